@@ -1,0 +1,64 @@
+# Two commands for a fresh machine:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/cti
+REDIS_URL ?= redis://127.0.0.1:6379/15
+export CTI_VAR_DIR ?= $(CURDIR)/var
+
+.PHONY: run test install lint check test-postgres test-sqlite openapi worker web clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Embedded default: SQLite, a Celery worker on kombu's filesystem transport, no other service.
+run: install
+	mkdir -p $(CTI_VAR_DIR)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrap_admin
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Starting Celery worker (filesystem broker) and the web server on http://127.0.0.1:8000"
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(BIN)/celery -A cti worker --loglevel=WARNING --concurrency=1 --pool=solo & \
+	  $(PY) manage.py runserver --insecure --noreload 127.0.0.1:8000
+
+worker: install
+	$(BIN)/celery -A cti worker --loglevel=INFO
+
+web: install
+	$(BIN)/gunicorn cti.wsgi:application --bind 127.0.0.1:8000 --workers 2
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: install
+	DATABASE_URL=sqlite:///$(CTI_VAR_DIR)/check.sqlite3 $(PY) manage.py check --fail-level WARNING
+	DATABASE_URL=sqlite:///$(CTI_VAR_DIR)/check.sqlite3 $(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --file $(CTI_VAR_DIR)/openapi.check.yaml --validate --fail-on-warn
+	diff -u openapi.yaml $(CTI_VAR_DIR)/openapi.check.yaml
+
+openapi: install
+	$(PY) manage.py spectacular --file openapi.yaml --validate
+
+test-postgres: install
+	DATABASE_URL=$(PG_URL) CTI_TEST_BROKER_URL=$(REDIS_URL) $(BIN)/pytest -q
+
+test-sqlite: install
+	DATABASE_URL=sqlite:///$(CTI_VAR_DIR)/test.sqlite3 $(BIN)/pytest -q -m "not live"
+
+# The whole suite: lint and project checks, then every test on PostgreSQL (with a real Celery
+# worker on Redis and live-server tcex tests), then again on SQLite.
+test: install
+	mkdir -p $(CTI_VAR_DIR)
+	$(MAKE) --no-print-directory lint check test-postgres test-sqlite
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,88 @@
+"""Case-management viewsets: each declares its resource and the services that write it."""
+
+from django.db.models import QuerySet
+
+from cases import resources
+from cases.models import Case
+from cases.services import artifacts, attributes, cases, events, notes, tags, tasks, templates
+from cases.services.cases import visible_cases_q
+from cti.api.params import V3Params
+from cti.api.viewsets import V3ViewSet
+
+
+class CaseScopedMixin:
+    """Rows belonging to cases hidden by a userAccess list are hidden too."""
+
+    case_path = "case"
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        q = visible_cases_q(self.request.user)
+        if not q:
+            return queryset
+        if self.case_path == "":
+            return queryset.filter(q)
+        return queryset.filter(**{f"{self.case_path}__in": Case.objects.filter(q)})
+
+
+class CaseViewSet(CaseScopedMixin, V3ViewSet):
+    resource = resources.CASES
+    case_path = ""
+    create_service = cases.case_create
+    update_service = cases.case_update
+    delete_service = cases.case_delete
+
+
+class TaskViewSet(CaseScopedMixin, V3ViewSet):
+    resource = resources.TASKS
+    create_service = tasks.task_create
+    update_service = tasks.task_update
+    delete_service = tasks.task_delete
+
+
+class ArtifactViewSet(CaseScopedMixin, V3ViewSet):
+    resource = resources.ARTIFACTS
+    create_service = artifacts.artifact_create
+    update_service = artifacts.artifact_update
+    delete_service = artifacts.artifact_delete
+
+
+class NoteViewSet(CaseScopedMixin, V3ViewSet):
+    resource = resources.NOTES
+    create_service = notes.note_create
+    update_service = notes.note_update
+    delete_service = notes.note_delete
+
+
+class WorkflowEventViewSet(CaseScopedMixin, V3ViewSet):
+    resource = resources.WORKFLOW_EVENTS
+    create_service = events.workflow_event_create
+    update_service = events.workflow_event_update
+    delete_service = events.workflow_event_delete
+
+    def default_filter(self, queryset: QuerySet, params: V3Params) -> QuerySet:
+        return queryset.filter(deleted=False)
+
+
+class CaseAttributeViewSet(CaseScopedMixin, V3ViewSet):
+    resource = resources.CASE_ATTRIBUTES
+    create_service = attributes.case_attribute_create
+    update_service = attributes.case_attribute_update
+    delete_service = attributes.case_attribute_delete
+
+
+class WorkflowTemplateViewSet(V3ViewSet):
+    resource = resources.WORKFLOW_TEMPLATES
+    create_service = templates.workflow_template_create
+    update_service = templates.workflow_template_update
+    delete_service = templates.workflow_template_delete
+
+
+class ArtifactTypeViewSet(V3ViewSet):
+    resource = resources.ARTIFACT_TYPES
+
+
+class TagViewSet(V3ViewSet):
+    resource = resources.TAGS
+    create_service = tags.tag_create
+    update_service = tags.tag_update
+    delete_service = tags.tag_delete

@@ -1,0 +1,112 @@
+"""Declarative v3 resources: one list of field specs drives OPTIONS descriptors, input
+validation, output rendering and `fields=` expansion."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from django.db import models
+from django.db.models import Prefetch, QuerySet
+
+from cti.tql import TqlSchema
+
+
+class Access(Enum):
+    RO = "RO"  # read-only
+    C = "C"  # writable on create only
+    CU = "CU"  # writable on create and update
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str  # camelCase API name
+    type: str  # ThreatConnect type name (String, Integer, Boolean, Date, User, Assignee, ...)
+    access: Access = Access.RO
+    attr: str | None = None  # model attribute (dotted) or None for computed/collection fields
+    getter: Callable[[Any], Any] | None = None  # computes the output value from the object
+    required: bool = False
+    required_alt: str | None = None
+    description: str = ""
+    choices: tuple[str, ...] | None = None
+    default: Any = None
+    max_length: int | None = None
+    min_length: int | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    resource: str | None = None  # nested resource rendered inside (collection or single)
+    many: bool = False  # a {"data": [...]} collection
+    expand: str | None = None  # fields= name that adds it; None means included by default
+    modes: bool = False  # accepts append / replace / delete on update
+    write_only: bool = False  # accepted on input, never rendered
+
+    @property
+    def readable_attr(self) -> str:
+        return self.attr or self.name
+
+    def descriptor(self) -> dict:
+        desc: dict[str, Any] = {"type": self.type, "description": self.description}
+        desc["required"] = self.required
+        desc["readOnly"] = self.access is Access.RO
+        desc["updatable"] = self.access is Access.CU
+        if self.required_alt:
+            desc["requiredAltField"] = self.required_alt
+        for key, value in (
+            ("allowableValues", list(self.choices) if self.choices else None),
+            ("default", self.default),
+            ("maxLength", self.max_length),
+            ("minLength", self.min_length),
+            ("minValue", self.min_value),
+            ("maxValue", self.max_value),
+        ):
+            if value is not None:
+                desc[key] = value
+        return {"data": [desc]} if self.many else desc
+
+
+@dataclass(frozen=True)
+class Expansion:
+    name: str
+    description: str
+    prefetch: tuple[str | Prefetch, ...] = ()
+    select: tuple[str, ...] = ()
+    # loads data for a whole page at once (a fixed number of queries) and sets it on each row
+    attach: Callable[[list[Any]], None] | None = None
+
+
+@dataclass(eq=False)
+class Resource:
+    name: str  # URL segment, e.g. "cases"
+    model: type[models.Model]
+    fields: list[FieldSpec]
+    tql: TqlSchema
+    select: tuple[str, ...] = ()
+    prefetch: tuple[str | Prefetch, ...] = ()
+    expansions: list[Expansion] = field(default_factory=list)
+    ordering: tuple[str, ...] = ("id",)
+    xid_lookup: bool = False
+
+    def spec(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def expansion(self, name: str) -> Expansion | None:
+        lowered = name.lower()
+        return next((e for e in self.expansions if e.name.lower() == lowered), None)
+
+    def base_queryset(self) -> QuerySet:
+        return self.model._default_manager.select_related(*self.select).prefetch_related(
+            *self.prefetch
+        )
+
+    def queryset_for(self, expansions: Iterable[Expansion]) -> QuerySet:
+        qs = self.base_queryset()
+        for exp in expansions:
+            qs = qs.select_related(*exp.select).prefetch_related(*exp.prefetch)
+        return qs
+
+
+def format_datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

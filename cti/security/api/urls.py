@@ -1,0 +1,6 @@
+from cti.api.routers import V3Router
+from cti.security.api.views import UserViewSet
+
+router = V3Router()
+router.register("security/users", UserViewSet, basename="users")
+urlpatterns = router.urls

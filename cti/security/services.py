@@ -1,0 +1,105 @@
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from cti.security.choices import SystemRoleChoices
+from cti.security.models import ApiCredential, Owner, User
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    user: User
+    access_id: str
+    secret_key: str
+    token: str
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def default_owner() -> Owner:
+    owner, _ = Owner.objects.get_or_create(name=settings.CTI_OWNER_NAME)
+    return owner
+
+
+@transaction.atomic
+def api_credential_issue(user: User) -> IssuedCredential:
+    access_id = "".join(secrets.choice("0123456789") for _ in range(20))
+    secret_key = secrets.token_urlsafe(48)
+    token = f"APIV2:{user.pk}:{secrets.token_urlsafe(32)}"
+    ApiCredential.objects.create(
+        user=user, access_id=access_id, secret_key=secret_key, token_digest=token_digest(token)
+    )
+    return IssuedCredential(user=user, access_id=access_id, secret_key=secret_key, token=token)
+
+
+@transaction.atomic
+def api_user_create(
+    username: str,
+    *,
+    role: str = SystemRoleChoices.PLAYBOOK,
+    password: str | None = None,
+    superuser: bool = False,
+) -> IssuedCredential:
+    user, _ = User.objects.get_or_create(username=username)
+    user.system_role = role
+    user.owner = user.owner or default_owner()
+    user.is_staff = user.is_staff or superuser
+    user.is_superuser = user.is_superuser or superuser
+    if password:
+        user.set_password(password)
+    elif not user.has_usable_password():
+        user.set_unusable_password()
+    user.save()
+    return api_credential_issue(user)
+
+
+def user_create(*, user: User, data: dict) -> User:
+    from cti.api.errors import V3Error
+
+    if User.objects.filter(username=data.get("username")).exists():
+        raise V3Error(f"User {data.get('username')!r} already exists.")
+    new = User(owner=getattr(user, "owner", None) or default_owner())
+    _set_user_fields(new, data)
+    if data.get("password"):
+        new.set_password(data["password"])
+    else:
+        new.set_unusable_password()
+    new.save()
+    return new
+
+
+def user_update(*, user: User, instance: User, data: dict) -> User:
+    _set_user_fields(instance, data)
+    instance.save()
+    return instance
+
+
+_USER_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "pseudonym",
+    "system_role",
+    "ui_theme",
+    "terms_accepted",
+    "logout_interval_minutes",
+    "locked",
+    "password_reset_required",
+    "two_factor_reset_required",
+    "custom_tql_timeout",
+    "job_function",
+    "job_role",
+)
+
+
+def _set_user_fields(target: User, data: dict) -> None:
+    for name in _USER_FIELDS:
+        if name in data and data[name] is not None:
+            setattr(target, name, data[name])
+    if data.get("disabled") is not None:
+        target.is_active = not data["disabled"]
