@@ -10,7 +10,6 @@ from cases.selectors import attach_related_cases
 from cti.api.inputs import register_choice_aliases
 from cti.api.rendering import register_formatter, register_resource
 from cti.api.resources import Access, Expansion, FieldSpec, Resource
-from cti.security.models import User
 from cti.security.resources import user_summary
 
 RO, C, CU = Access.RO, Access.C, Access.CU
@@ -37,12 +36,6 @@ def assignee_output(obj) -> dict | None:
 
 register_formatter("Assignee", lambda value: value)
 register_choice_aliases("resolution", dict(ch.RESOLUTION_ALIASES))
-
-
-def _prefetch(name: str, resource: str, queryset=None) -> Prefetch:
-    from cti.api.rendering import get_resource
-
-    return Prefetch(name, queryset=queryset or get_resource(resource).base_queryset())
 
 
 def assignee_spec(access: Access = Access.CU) -> FieldSpec:
@@ -76,14 +69,6 @@ TAGS = register_resource(
             Expansion(
                 "cases",
                 "Includes the cases with the tag",
-                prefetch=(
-                    Prefetch(
-                        "cases",
-                        queryset=m.Case.objects.select_related(
-                            "owner", "assignee_user", "assignee_group", *USER_FIELDS
-                        ),
-                    ),
-                ),
             )
         ],
     )
@@ -160,28 +145,19 @@ NOTES = register_resource(
             Expansion(
                 "artifact",
                 "Includes the artifact the note is on",
-                select=("artifact__artifact_type",),
             ),
             Expansion("caseId", "Includes the case id"),
             Expansion(
                 "parentCase",
                 "Includes the parent case",
-                select=(
-                    "case__owner",
-                    "case__assignee_user",
-                    "case__assignee_group",
-                    *(f"case__{u}" for u in USER_FIELDS),
-                ),
             ),
             Expansion(
                 "task",
                 "Includes the task the note is on",
-                select=("task__assignee_user", "task__assignee_group", "task__case"),
             ),
             Expansion(
                 "workflowEvent",
                 "Includes the workflow event the note is on",
-                select=("workflow_event__user", "workflow_event__case"),
             ),
         ],
     )
@@ -256,24 +232,14 @@ ARTIFACTS = register_resource(
             Expansion(
                 "notes",
                 "Includes the notes on the artifact",
-                prefetch=(
-                    Prefetch("notes", queryset=m.Note.objects.select_related("author", "case")),
-                ),
             ),
             Expansion(
                 "parentCase",
                 "Includes the parent case",
-                select=(
-                    "case__owner",
-                    "case__assignee_user",
-                    "case__assignee_group",
-                    *(f"case__{u}" for u in USER_FIELDS),
-                ),
             ),
             Expansion(
                 "task",
                 "Includes the task",
-                select=("task__assignee_user", "task__assignee_group", "task__case"),
             ),
         ],
     )
@@ -340,30 +306,15 @@ TASKS = register_resource(
             Expansion(
                 "artifacts",
                 "Includes the task's artifacts",
-                prefetch=(
-                    Prefetch(
-                        "artifacts",
-                        queryset=m.Artifact.objects.select_related("artifact_type", "case"),
-                    ),
-                ),
             ),
             Expansion("caseId", "Includes the case id"),
             Expansion(
                 "notes",
                 "Includes the task's notes",
-                prefetch=(
-                    Prefetch("notes", queryset=m.Note.objects.select_related("author", "case")),
-                ),
             ),
             Expansion(
                 "parentCase",
                 "Includes the parent case",
-                select=(
-                    "case__owner",
-                    "case__assignee_user",
-                    "case__assignee_group",
-                    *(f"case__{u}" for u in USER_FIELDS),
-                ),
             ),
         ],
     )
@@ -405,19 +356,10 @@ WORKFLOW_EVENTS = register_resource(
             Expansion(
                 "notes",
                 "Includes the event's notes",
-                prefetch=(
-                    Prefetch("notes", queryset=m.Note.objects.select_related("author", "case")),
-                ),
             ),
             Expansion(
                 "parentCase",
                 "Includes the parent case",
-                select=(
-                    "case__owner",
-                    "case__assignee_user",
-                    "case__assignee_group",
-                    *(f"case__{u}" for u in USER_FIELDS),
-                ),
             ),
         ],
     )
@@ -454,14 +396,6 @@ WORKFLOW_TEMPLATES = register_resource(
             Expansion(
                 "cases",
                 "Includes the cases created from the template",
-                prefetch=(
-                    Prefetch(
-                        "cases",
-                        queryset=m.Case.objects.select_related(
-                            "owner", "assignee_user", "assignee_group", *USER_FIELDS
-                        ),
-                    ),
-                ),
             ),
         ],
     )
@@ -633,35 +567,30 @@ CASES = register_resource(
 
 
 def _case_expansions() -> list[Expansion]:
-    case_qs = m.Case.objects.select_related(*CASES.select)
     return [
         Expansion(
             "artifacts",
             "Includes the case's artifacts",
-            prefetch=(_prefetch("artifacts", "artifacts"),),
         ),
         Expansion(
             "associatedCases",
             "Includes associated cases",
-            prefetch=(Prefetch("associated_cases", queryset=case_qs),),
         ),
         Expansion(
             "attributes",
             "Includes the case's attributes",
-            prefetch=(_prefetch("attributes", "caseAttributes"),),
         ),
-        Expansion("notes", "Includes the case's notes", prefetch=(_prefetch("notes", "notes"),)),
+        Expansion("notes", "Includes the case's notes"),
         Expansion(
             "related",
             "Includes cases related through derived-link artifacts",
             attach=attach_related_cases,
         ),
-        Expansion("tags", "Includes the case's tags", prefetch=(_prefetch("tags", "tags"),)),
-        Expansion("tasks", "Includes the case's tasks", prefetch=(_prefetch("tasks", "tasks"),)),
+        Expansion("tags", "Includes the case's tags"),
+        Expansion("tasks", "Includes the case's tasks"),
         Expansion(
             "userAccess",
             "Includes the users allowed to see the case",
-            prefetch=(Prefetch("user_access", queryset=User.objects.select_related("owner")),),
         ),
         Expansion("userDetails", "Includes details of the users who changed the case"),
         Expansion(
@@ -679,11 +608,6 @@ def _case_expansions() -> list[Expansion]:
         Expansion(
             "workflowTemplate",
             "Includes the workflow template",
-            select=(
-                "workflow_template__owner",
-                "workflow_template__assignee_user",
-                "workflow_template__assignee_group",
-            ),
         ),
     ]
 

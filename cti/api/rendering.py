@@ -8,19 +8,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from cti.api.resources import Resource, format_datetime
+from cti.api.resources import Resource, format_datetime, get_resource, register_resource
 
-_resources: dict[str, Resource] = {}
+__all__ = ["format_value", "get_resource", "register_formatter", "register_resource", "render"]
+
 _formatters: dict[str, Callable[[Any], Any]] = {}
-
-
-def register_resource(resource: Resource) -> Resource:
-    _resources[resource.name] = resource
-    return resource
-
-
-def get_resource(name: str) -> Resource:
-    return _resources[name]
 
 
 def register_formatter(type_name: str, formatter: Callable[[Any], Any]) -> None:

@@ -95,15 +95,53 @@ class Resource:
         return next((e for e in self.expansions if e.name.lower() == lowered), None)
 
     def base_queryset(self) -> QuerySet:
-        return self.model._default_manager.select_related(*self.select).prefetch_related(
-            *self.prefetch
-        )
+        return _load(self.model._default_manager.all(), self.select, self.prefetch)
 
     def queryset_for(self, expansions: Iterable[Expansion]) -> QuerySet:
         qs = self.base_queryset()
         for exp in expansions:
-            qs = qs.select_related(*exp.select).prefetch_related(*exp.prefetch)
+            if exp.select or exp.prefetch or exp.attach:
+                qs = _load(qs, exp.select, exp.prefetch)
+                continue
+            for spec in self.fields:
+                if spec.expand == exp.name and spec.resource:
+                    qs = _load_nested(qs, spec)
         return qs
+
+
+def _load_nested(qs: QuerySet, spec: FieldSpec) -> QuerySet:
+    """Load an expanded nested resource with everything its own rendering reads."""
+    child = get_resource(spec.resource)
+    path = spec.attr or spec.name
+    if spec.many:
+        return qs.prefetch_related(Prefetch(path, queryset=child.base_queryset()))
+    return _load(
+        qs,
+        (path, *(f"{path}__{s}" for s in child.select)),
+        tuple(f"{path}__{p}" for p in child.prefetch if isinstance(p, str)),
+    )
+
+
+def _load(qs: QuerySet, select: tuple[str, ...], prefetch: tuple) -> QuerySet:
+    # select_related() with no arguments would mean "every non-null relation" and replace the
+    # paths named so far, so it is only called with names
+    if select:
+        qs = qs.select_related(*select)
+    if prefetch:
+        qs = qs.prefetch_related(*prefetch)
+    return qs
+
+
+_resources: dict[str, Resource] = {}
+
+
+def register_resource(resource: Resource) -> Resource:
+    _resources[resource.name] = resource
+    return resource
+
+
+def get_resource(name: str) -> Resource:
+    return _resources[name]
 
 
 def format_datetime(value: datetime | None) -> str | None:

@@ -125,7 +125,9 @@ class V3ViewSet(viewsets.GenericViewSet):
         return obj
 
     def reload(self, obj: Model) -> Model:
-        return self.expanded_queryset().get(pk=obj.pk)
+        """The written object as the response shows it (the writer sees what it wrote, even
+        where a userAccess list it is not on now hides it)."""
+        return self.resource.queryset_for(self.expansions()).get(pk=obj.pk)
 
     def request_body(self, request: Request) -> dict:
         data = request.data

@@ -15,7 +15,6 @@ def user_summary(user: User) -> dict:
         ("firstName", user.first_name),
         ("lastName", user.last_name),
         ("pseudonym", user.pseudonym),
-        ("owner", user.owner.name if user.owner_id and user.owner else None),
     ):
         if value:
             data[key] = value

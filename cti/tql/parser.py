@@ -35,7 +35,7 @@ _COMPARISON = {
     "OP_LE": "<=",
 }
 _STRING_ESCAPES = frozenset("'\"`\\")
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[^\s(),\"']+")
 
 
 @cache

@@ -244,6 +244,8 @@ def like_lookup(pattern: str) -> tuple[str, str]:
     PostgreSQL's ARE syntax; ``\\A``/``\\Z`` anchor at the very ends of the text in both).
     """
     tokens = _like_tokens(pattern)
+    if tokens == [_ANY]:
+        return "icontains", ""
     starts = bool(tokens) and tokens[0] is _ANY
     ends = len(tokens) > int(starts) and tokens[-1] is _ANY
     core = tokens[int(starts) : len(tokens) - int(ends)]
