@@ -45,3 +45,38 @@ class AssigneeTypeChoices(models.TextChoices):
     USER = "User"
     GROUP = "Group"
     NONE = "None"
+
+
+class CaseTypeChoices(models.TextChoices):
+    INCIDENT_RESPONSE = "Incident Response"
+    REQUEST_FOR_INFORMATION = "Request for Information"
+    REQUEST_FOR_TAKEDOWN = "Request for Takedown"
+
+
+class CasePriorityChoices(models.TextChoices):
+    P1 = "P1", "P1 - critical"
+    P2 = "P2", "P2 - high"
+    P3 = "P3", "P3 - medium"
+    P4 = "P4", "P4 - low"
+
+
+# OpenCTI's open vocabularies per case type (values outside them are accepted).
+CASE_TYPE_VOCABULARIES = {
+    CaseTypeChoices.INCIDENT_RESPONSE: ("ransomware", "data-leak"),
+    CaseTypeChoices.REQUEST_FOR_INFORMATION: (),
+    CaseTypeChoices.REQUEST_FOR_TAKEDOWN: ("phishing", "brand-abuse"),
+}
+
+# Artifact intel types and the STIX observable they stand for.
+INTEL_TYPE_OBSERVABLES = {
+    "indicator-Host": "domain-name",
+    "indicator-URL": "url",
+    "indicator-EmailAddress": "email-addr",
+    "indicator-Address": "ipv4-addr",
+    "indicator-CIDR": "ipv4-addr",
+    "indicator-ASN": "autonomous-system",
+    "indicator-File": "file",
+    "indicator-Mutex": "mutex",
+    "indicator-Registry Key": "windows-registry-key",
+    "indicator-Email Subject": "email-message",
+}

@@ -133,6 +133,11 @@ class Case(AssignableMixin):
     tags = models.ManyToManyField(Tag, blank=True, related_name="cases")
     associated_cases = models.ManyToManyField("self", blank=True, symmetrical=True)
     user_access = models.ManyToManyField(USER, blank=True, related_name="accessible_cases")
+    node = models.OneToOneField(
+        "intel.StixObject", null=True, blank=True, on_delete=models.SET_NULL, related_name="case"
+    )
+    priority = models.CharField(max_length=2, blank=True, default="")
+    type_values = models.JSONField(default=list, blank=True)
     date_added = models.DateTimeField(auto_now_add=True, db_index=True)
     last_updated = models.DateTimeField(auto_now=True)
 
@@ -248,6 +253,9 @@ class Artifact(models.Model):
     file_data = models.TextField(null=True, blank=True)
     hash_code = models.CharField(max_length=128, null=True, blank=True)
     derived_link = models.BooleanField(default=False)
+    observable = models.ForeignKey(
+        "intel.StixObject", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     date_added = models.DateTimeField(auto_now_add=True)
     last_updated = models.DateTimeField(auto_now=True)
 

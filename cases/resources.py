@@ -7,9 +7,11 @@ from cases import choices as ch
 from cases import models as m
 from cases import tql
 from cases.selectors import attach_related_cases
+from cases.services.graph import attach_artifact_indicators, attach_case_intel
 from cti.api.inputs import register_choice_aliases
 from cti.api.rendering import register_formatter, register_resource
 from cti.api.resources import Access, Expansion, FieldSpec, Resource
+from cti.intel import resources as intel_resources  # noqa: F401  (registers intelObjects)
 from cti.security.resources import user_summary
 
 RO, C, CU = Access.RO, Access.C, Access.CU
@@ -105,16 +107,15 @@ NOTES = register_resource(
                 "Integer",
                 C,
                 attr="case_id",
-                required=True,
                 required_alt="caseXid",
-                description="The case the note belongs to",
+                description="The case the note belongs to; not needed when a task, artifact or "
+                "workflow event is given",
             ),
             FieldSpec(
                 "caseXid",
                 "String",
                 C,
                 getter=lambda n: n.case.xid,
-                required=True,
                 required_alt="caseId",
             ),
             FieldSpec("artifactId", "Integer", C, attr="artifact_id"),
@@ -168,20 +169,18 @@ ARTIFACTS = register_resource(
         name="artifacts",
         model=m.Artifact,
         tql=tql.ARTIFACTS,
-        select=("artifact_type", "case"),
+        select=("artifact_type", "case", "observable"),
         fields=[
             FieldSpec("id", "Integer", RO),
             FieldSpec(
-                "caseId", "Integer", C, attr="case_id", required=True, required_alt="caseXid"
-            ),
-            FieldSpec(
-                "caseXid",
-                "String",
+                "caseId",
+                "Integer",
                 C,
-                getter=lambda a: a.case.xid,
-                required=True,
-                required_alt="caseId",
+                attr="case_id",
+                required_alt="caseXid",
+                description="The case; not needed when taskId or taskXid is given",
             ),
+            FieldSpec("caseXid", "String", C, getter=lambda a: a.case.xid, required_alt="caseId"),
             FieldSpec("taskId", "Integer", C, attr="task_id"),
             FieldSpec("taskXid", "String", C, write_only=True),
             FieldSpec(
@@ -214,6 +213,22 @@ ARTIFACTS = register_resource(
             FieldSpec("hashCode", "String", CU, attr="hash_code"),
             FieldSpec("derivedLink", "Boolean", CU, attr="derived_link"),
             FieldSpec("dateAdded", "Date", RO, attr="date_added"),
+            FieldSpec(
+                "observableId",
+                "String",
+                RO,
+                getter=lambda a: a.observable.stix_id if a.observable_id else None,
+                description="The STIX id of the observable the artifact stands for",
+            ),
+            FieldSpec(
+                "indicators",
+                "Indicator",
+                RO,
+                resource="intelObjects",
+                many=True,
+                expand="indicators",
+                description="Indicators based on the artifact's observable",
+            ),
             FieldSpec("notes", "Note", CU, resource="notes", many=True, expand="notes"),
             FieldSpec("task", "Task", RO, resource="tasks", expand="task"),
             FieldSpec("parentCase", "Case", RO, attr="case", resource="cases", expand="parentCase"),
@@ -229,6 +244,11 @@ ARTIFACTS = register_resource(
         expansions=[
             Expansion("artifactType", "Includes the artifact type"),
             Expansion("fileData", "Includes the base64 file content"),
+            Expansion(
+                "indicators",
+                "Includes the indicators based on the artifact's observable",
+                attach=attach_artifact_indicators,
+            ),
             Expansion(
                 "notes",
                 "Includes the notes on the artifact",
@@ -490,7 +510,29 @@ CASES = register_resource(
             FieldSpec("responseOverdue", "Boolean", RO, attr="response_overdue", default=False),
             FieldSpec("timeToDetect", "Integer", RO, attr="time_to_detect"),
             FieldSpec("timeToRespond", "Integer", RO, attr="time_to_respond"),
-            FieldSpec("typeName", "String", CU, attr="case_type", max_length=64),
+            FieldSpec(
+                "caseType",
+                "String",
+                CU,
+                attr="case_type",
+                getter=lambda c: c.case_type or None,
+                choices=tuple(ch.CaseTypeChoices.values),
+            ),
+            FieldSpec(
+                "priority",
+                "String",
+                CU,
+                getter=lambda c: c.priority or None,
+                choices=tuple(ch.CasePriorityChoices.values),
+            ),
+            FieldSpec(
+                "caseTypeValues",
+                "List",
+                CU,
+                attr="type_values",
+                getter=lambda c: c.type_values or None,
+                description="Response, information or takedown types of the case type",
+            ),
             FieldSpec("owner", "String", RO, getter=lambda c: c.owner.name),
             FieldSpec("ownerId", "Integer", RO, attr="owner_id"),
             assignee_spec(),
@@ -524,6 +566,17 @@ CASES = register_resource(
                 many=True,
                 expand="associatedCases",
                 modes=True,
+            ),
+            FieldSpec(
+                "intelObjects",
+                "StixObject",
+                CU,
+                attr="intel_objects",
+                resource="intelObjects",
+                many=True,
+                expand="intelObjects",
+                modes=True,
+                description='Graph objects the case holds: {"id": STIX id} or STIX objects',
             ),
             FieldSpec(
                 "userAccess",
@@ -568,6 +621,11 @@ CASES = register_resource(
 
 def _case_expansions() -> list[Expansion]:
     return [
+        Expansion(
+            "intelObjects",
+            "Includes the graph objects the case holds",
+            attach=attach_case_intel,
+        ),
         Expansion(
             "artifacts",
             "Includes the case's artifacts",

@@ -85,7 +85,8 @@ def validate_artifact_value(validator: str, value: str) -> str | None:
 
 
 def decode_file_data(data: str) -> bytes:
+    """Standard base64; line breaks and other whitespace (MIME-style wrapping) are ignored."""
     try:
-        return base64.b64decode(data, validate=True)
+        return base64.b64decode("".join(data.split()), validate=True)
     except (binascii.Error, ValueError):
         raise ValidationError("fileData is not valid base64") from None

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "cti.security",
+    "cti.intel",
     "cases",
     "rules",
 ]
@@ -95,7 +96,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["cti.api.renderers.V3JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["cti.api.parsers.LenientJSONParser"],
     "EXCEPTION_HANDLER": "cti.api.exceptions.v3_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cti.api.schema.V3AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -104,6 +105,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Case management compatible with ThreatConnect's v3 API.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -119,6 +122,7 @@ if CTI_PAGING_LINKS not in {"absolute", "relative", "auto"}:
     raise ImproperlyConfigured("CTI_PAGING_LINKS must be absolute, relative or auto")
 CTI_OWNER_NAME = env.str("CTI_OWNER_NAME", default="Default Organization")
 CTI_SLA_DETECTION = timedelta(hours=env.float("CTI_SLA_DETECTION_HOURS", default=24))
+CTI_SIGHTING_DEDUP_DAYS = env.int("CTI_SIGHTING_DEDUP_DAYS", default=30)
 CTI_SLA_RESPONSE = timedelta(hours=env.float("CTI_SLA_RESPONSE_HOURS", default=72))
 
 # Celery: Redis in production; the embedded default uses kombu's filesystem transport.
@@ -130,6 +134,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.split("://", 1)[0] not in {"redis", "rediss", "amqp", "pyamqp", "memory"}:

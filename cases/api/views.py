@@ -8,6 +8,7 @@ from cases.services import artifacts, attributes, cases, events, notes, tags, ta
 from cases.services.cases import visible_cases_q
 from cti.api.params import V3Params
 from cti.api.viewsets import V3ViewSet
+from cti.tql.inspect import top_level_keywords
 
 
 class CaseScopedMixin:
@@ -60,6 +61,9 @@ class WorkflowEventViewSet(CaseScopedMixin, V3ViewSet):
     delete_service = events.workflow_event_delete
 
     def default_filter(self, queryset: QuerySet, params: V3Params) -> QuerySet:
+        """Soft-deleted events stay hidden unless the TQL asks about `deleted`."""
+        if "deleted" in top_level_keywords(params.tql):
+            return queryset
         return queryset.filter(deleted=False)
 
 

@@ -6,6 +6,7 @@ from cases.models import Artifact, ArtifactType, Task
 from cases.services.cases import case_from_ids
 from cases.services.common import bad_request, get_or_bad, set_fields
 from cases.services.events import system_event
+from cases.services.graph import link_artifact_observable
 from cases.validators import decode_file_data, validate_artifact_value
 
 
@@ -70,6 +71,7 @@ def artifact_create(*, user, data: dict) -> Artifact:
         artifact.derived_link = artifact_type.derived_link
     _file(artifact, data.get("file_data"))
     artifact.save()
+    link_artifact_observable(artifact)
     system_event(case, f"Artifact added: {artifact.summary[:100]}", user, about=artifact)
     create_nested_notes(user, data, case=case, artifact=artifact)
     return artifact
@@ -83,7 +85,10 @@ def artifact_update(*, user, instance: Artifact, data: dict) -> Artifact:
     )
     if data.get("summary") is not None:
         _check_value(artifact.artifact_type, data["summary"])
-    set_fields(artifact, data, ("summary", "source", "field_name", "hash_code", "derived_link"))
+    fields = ("summary", "source", "field_name", "hash_code", "derived_link")
+    if artifact.artifact_type.is_file and artifact.file_data is not None:
+        fields = tuple(f for f in fields if f != "hash_code")  # computed from the content
+    set_fields(artifact, data, fields)
     _file(artifact, data.get("file_data"))
     artifact.save()
     create_nested_notes(user, data, case=artifact.case, artifact=artifact)

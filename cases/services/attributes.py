@@ -1,5 +1,11 @@
 from cases.models import AttributeType, Case, CaseAttribute
-from cases.services.common import bad_request, set_fields, validate_child
+from cases.services.common import (
+    bad_request,
+    child_errors,
+    item_ids,
+    set_fields,
+    validate_child,
+)
 from cases.services.events import system_event
 from cti.api.inputs import NestedItems
 
@@ -57,12 +63,15 @@ def case_attribute_delete(*, user, instance: CaseAttribute, data: dict) -> None:
 
 def apply_attributes(case: Case, items: NestedItems, user, *, updating: bool) -> None:
     mode = (items.mode or "append") if updating else "append"
-    ids = {i["id"] for i in items.items if i.get("id") is not None}
+    ids = item_ids(items.items, "attributes")
     if mode == "delete":
         case.attributes.filter(pk__in=ids).delete()
         return
     if mode == "replace":
         case.attributes.exclude(pk__in=ids).delete()
-    for n, item in enumerate(i for i in items.items if i.get("id") is None):
+    for n, item in enumerate(items.items):
+        if item.get("id") is not None:
+            continue
         data = validate_child("caseAttributes", item, {"caseId": case.pk}, f"attributes[{n}]")
-        case_attribute_create(user=user, data=data)
+        with child_errors(f"attributes[{n}]"):
+            case_attribute_create(user=user, data=data)

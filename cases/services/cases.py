@@ -10,7 +10,7 @@ from cases.services.events import system_event
 from cti.security.models import User
 from cti.security.services import default_owner
 
-SCALARS = ("name", "description", "severity", "resolution", "case_type")
+SCALARS = ("name", "description", "severity", "resolution", "case_type", "priority", "type_values")
 TIMES = ("case_open_time", "case_close_time", "case_occurrence_time", "case_detection_time")
 
 

@@ -2,14 +2,15 @@
 cases, user access and timeline events, with ThreatConnect's append / replace / delete modes."""
 
 from cases.models import Case
-from cases.services.common import bad_request, nested, validate_child
+from cases.services.common import bad_request, child_errors, item_ids, nested, validate_child
 from cti.api.inputs import NestedItems
 from cti.security.models import User
 
 
-def _new_items(items: NestedItems, updating: bool) -> list[dict]:
-    """On update, items carrying an id reference existing children and are left alone."""
-    return [i for i in items.items if not (updating and i.get("id") is not None)]
+def _new_items(items: NestedItems, updating: bool) -> list[tuple[int, dict]]:
+    """On update, items carrying an id reference existing children and are left alone; each
+    new item keeps its position in the request so errors can name it."""
+    return [(n, i) for n, i in enumerate(items.items) if not (updating and i.get("id") is not None)]
 
 
 def create_children(case: Case, user, data: dict, *, updating: bool) -> None:
@@ -32,10 +33,13 @@ def create_children(case: Case, user, data: dict, *, updating: bool) -> None:
         if items is None:
             continue
         if key == "artifacts" and updating and items.mode in ("delete", "replace"):
-            _delete_children(case.artifacts, items, replace=items.mode == "replace")
-        for n, item in enumerate(_new_items(items, updating)):
+            _delete_children(case.artifacts, items, replace=items.mode == "replace", what=resource)
+            if items.mode == "delete":
+                continue
+        for n, item in _new_items(items, updating):
             child = validate_child(resource, item, parent, prefix=f"{resource}[{n}]")
-            create(user=user, data=child)
+            with child_errors(f"{resource}[{n}]"):
+                create(user=user, data=child)
     if (items := nested(data, "tags")) is not None:
         apply_tags(case, items, user, updating=updating)
     if (items := nested(data, "attributes")) is not None:
@@ -44,10 +48,14 @@ def create_children(case: Case, user, data: dict, *, updating: bool) -> None:
         _apply_refs(case.associated_cases, Case, items, updating, exclude=case.pk)
     if (items := nested(data, "user_access")) is not None:
         _apply_users(case, items, updating)
+    if (items := nested(data, "intel_objects")) is not None:
+        from cases.services.graph import apply_intel_objects
+
+        apply_intel_objects(case, items, updating=updating)
 
 
-def _delete_children(manager, items: NestedItems, *, replace: bool) -> None:
-    ids = {i.get("id") for i in items.items if i.get("id") is not None}
+def _delete_children(manager, items: NestedItems, *, replace: bool, what: str) -> None:
+    ids = item_ids(items.items, what)
     if replace:
         manager.exclude(pk__in=ids).delete()
     else:
@@ -110,5 +118,7 @@ def create_task_children(task, user, data: dict) -> None:
         ("notes", "notes", note_create),
     ):
         items = nested(data, key)
-        for n, item in enumerate(_new_items(items, True) if items else []):
-            create(user=user, data=validate_child(resource, item, parent, f"{resource}[{n}]"))
+        for n, item in _new_items(items, True) if items else []:
+            child = validate_child(resource, item, parent, f"{resource}[{n}]")
+            with child_errors(f"{resource}[{n}]"):
+                create(user=user, data=child)

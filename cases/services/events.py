@@ -64,7 +64,7 @@ def workflow_event_delete(*, user, instance: WorkflowEvent, data: dict) -> None:
     if instance.system_generated:
         raise bad_request("System-generated workflow events cannot be deleted.")
     reason = (data or {}).get("deletedReason")
-    if not reason or not isinstance(reason, str):
+    if not isinstance(reason, str) or not reason.strip():
         raise bad_request("deletedReason is required to delete a workflow event.")
     instance.deleted = True
     instance.deleted_reason = reason

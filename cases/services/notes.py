@@ -1,5 +1,5 @@
 from cases.models import Artifact, Note, Task, WorkflowEvent
-from cases.services.common import bad_request, get_or_bad, nested, validate_child
+from cases.services.common import bad_request, child_errors, get_or_bad, nested, validate_child
 from cases.services.events import system_event
 
 
@@ -66,5 +66,9 @@ def create_nested_notes(user, data: dict, **parent) -> None:
         ids["artifactId"] = parent["artifact"].pk
     if parent.get("workflow_event"):
         ids["workflowEventId"] = parent["workflow_event"].pk
-    for n, item in enumerate(i for i in items.items if i.get("id") is None):
-        note_create(user=user, data=validate_child("notes", item, ids, f"notes[{n}]"))
+    for n, item in enumerate(items.items):
+        if item.get("id") is not None:
+            continue
+        child = validate_child("notes", item, ids, f"notes[{n}]")
+        with child_errors(f"notes[{n}]"):
+            note_create(user=user, data=child)

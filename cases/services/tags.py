@@ -1,7 +1,7 @@
 from django.utils import timezone
 
 from cases.models import Case, Tag
-from cases.services.common import bad_request, set_fields
+from cases.services.common import bad_request, child_errors, item_ids, set_fields
 from cti.api.inputs import NestedItems
 from cti.security.services import default_owner
 
@@ -32,13 +32,16 @@ def tag_get_or_create(name: str, owner=None, description: str = "") -> Tag:
 
 def _resolve(items: list[dict], owner) -> list[Tag]:
     tags = []
-    for item in items:
-        if item.get("id") is not None:
-            tag = Tag.objects.filter(pk=item["id"]).first()
-            if tag is None:
-                raise bad_request(f"Tag {item['id']} not found.")
-        else:
-            tag = tag_get_or_create(item.get("name", ""), owner)
+    for n, item in enumerate(items):
+        with child_errors(f"tags[{n}]"):
+            if item.get("id") is not None:
+                tag_id = item["id"]
+                found = str(tag_id).isdigit() and Tag.objects.filter(pk=int(tag_id)).first()
+                if not found:
+                    raise bad_request(f"Tag {tag_id!r} not found.")
+                tag = found
+            else:
+                tag = tag_get_or_create(item.get("name", ""), owner)
         tags.append(tag)
     return tags
 
@@ -47,7 +50,7 @@ def apply_tags(case: Case, items: NestedItems, user, *, updating: bool) -> None:
     mode = (items.mode or "append") if updating else "append"
     if mode == "delete":
         names = [i["name"] for i in items.items if i.get("name")]
-        ids = [i["id"] for i in items.items if i.get("id") is not None]
+        ids = item_ids(items.items, "tags")
         case.tags.remove(*case.tags.filter(name__in=names), *case.tags.filter(pk__in=ids))
         return
     tags = _resolve(items.items, case.owner)

@@ -97,7 +97,12 @@ def task_create(*, user, data: dict) -> Task:
 def task_update(*, user, instance: Task, data: dict) -> Task:
     from cases.services.children import create_task_children
 
-    task = Task.objects.select_for_update().select_related("dependent_on").get(pk=instance.pk)
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the dependent_on join
+    task = (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("dependent_on")
+        .get(pk=instance.pk)
+    )
     set_fields(task, data, SCALARS)
     if "assignee" in data:
         apply_assignee(task, data["assignee"])
@@ -127,5 +132,6 @@ def task_update(*, user, instance: Task, data: dict) -> Task:
 def task_delete(*, user, instance: Task, data: dict) -> None:
     case = instance.case
     name = instance.name
+    release_dependents(instance)  # else they would wait for ever on a task that is gone
     instance.delete()
     system_event(case, f"Task deleted: {name}", user)

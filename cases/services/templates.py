@@ -18,13 +18,46 @@ def _check_config_task(config: list) -> None:
     for n, item in enumerate(config):
         if not isinstance(item, dict) or not str(item.get("name", "")).strip():
             raise bad_request(f"configTask[{n}] needs a name.")
+        if item["name"] in names:
+            raise bad_request(f"configTask[{n}].name {item['name']!r} is used twice.")
         names.add(item["name"])
+        for key in ("workflowPhase", "workflowStep", "duration"):
+            value = item.get(key)
+            if value is not None and (type(value) is not int or value < 0):
+                raise bad_request(f"configTask[{n}].{key} must be a non-negative integer.")
     for n, item in enumerate(config):
         dep = item.get("dependentOnTaskName")
         if dep and dep not in names:
             raise bad_request(f"configTask[{n}].dependentOnTaskName {dep!r} is not a task here.")
         if item.get("durationType") and item["durationType"] not in ("Days", "Hours", "Minutes"):
             raise bad_request(f"configTask[{n}].durationType must be Days, Hours or Minutes.")
+    _check_no_cycle(config)
+
+
+def _check_no_cycle(config: list) -> None:
+    """Applying the template saves prerequisites first, so dependencies must form no loop."""
+    depends = {item["name"]: item.get("dependentOnTaskName") for item in config}
+    for start in depends:
+        seen, current = set(), start
+        while current:
+            if current in seen:
+                raise bad_request(f"configTask dependencies form a cycle through {start!r}.")
+            seen.add(current)
+            current = depends.get(current)
+
+
+def _template_assignee(value: dict | None) -> dict | None:
+    """configTask assignees come flat (`{"type", "id", "name", ...}`, reference §5.6) or in the
+    request form (`{"type", "data": {...}}`)."""
+    if not isinstance(value, dict) or "data" in value:
+        return value
+    kind = str(value.get("type", "")).strip().lower()
+    if kind == "user":
+        ref = {"id": value["id"]} if value.get("id") is not None else {}
+        ref = ref or {"userName": value.get("userName") or value.get("name")}
+    else:
+        ref = {"id": value["id"]} if value.get("id") is not None else {"name": value.get("name")}
+    return {"type": value.get("type"), "data": ref}
 
 
 def workflow_template_create(*, user, data: dict) -> WorkflowTemplate:
@@ -59,7 +92,7 @@ def apply_template(case: Case, template: WorkflowTemplate, user) -> list[Task]:
         key=lambda t: (t.get("workflowPhase") or 0, t.get("workflowStep") or 0),
     )
     for item in ordered:
-        user_, group = resolve_assignee(item.get("assignee"))
+        user_, group = resolve_assignee(_template_assignee(item.get("assignee")))
         task = Task(
             case=case,
             name=item["name"],

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from functools import cache
 
 from dateutil import parser as dateparser
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cti.api.resources import Access, FieldSpec, Resource
@@ -22,6 +24,7 @@ class NestedItems:
     mode: str | None
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class FlexibleDateTimeField(serializers.Field):
     """ISO 8601 with Z or offset, `YYYY-MM-DD HH:MM:SS`, or a date; naive values are UTC."""
 
@@ -43,6 +46,7 @@ class FlexibleDateTimeField(serializers.Field):
         return value
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class CaseInsensitiveChoiceField(serializers.Field):
     def __init__(self, choices: tuple[str, ...], aliases: dict[str, str] | None = None, **kw):
         super().__init__(**kw)
@@ -61,6 +65,15 @@ class CaseInsensitiveChoiceField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": {"type": "object"}},
+            "mode": {"type": "string", "enum": list(MODES)},
+        },
+    }
+)
 class NestedItemsField(serializers.Field):
     """`{"data": [...], "mode": "append"}` or a bare list of objects."""
 

@@ -35,6 +35,8 @@ def format_value(type_name: str, value: Any) -> Any:
 
 
 def render(obj: Any, resource: Resource, expand: frozenset[str] = frozenset()) -> dict:
+    if resource.renderer is not None:
+        return resource.renderer(obj, expand)
     out: dict[str, Any] = {}
     for spec in resource.fields:
         if spec.write_only or (spec.expand and spec.expand not in expand):

@@ -84,8 +84,12 @@ class Resource:
     select: tuple[str, ...] = ()
     prefetch: tuple[str | Prefetch, ...] = ()
     expansions: list[Expansion] = field(default_factory=list)
-    ordering: tuple[str, ...] = ("id",)
+    ordering: tuple[str, ...] = ("pk",)
     xid_lookup: bool = False
+    # a resource whose shape is not a list of fields (STIX objects) renders itself
+    renderer: Callable[[Any, frozenset[str]], dict] | None = None
+    # non-numeric path keys are looked up in this field (e.g. "xid", "stix_id")
+    key_field: str | None = None
 
     def spec(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)

@@ -2,7 +2,7 @@ from rest_framework.routers import DynamicRoute, Route, SimpleRouter
 
 
 class V3Router(SimpleRouter):
-    """Collection routes also take bulk DELETE (`DELETE /v3/x?tql=...`) and OPTIONS."""
+    """Collection routes also take bulk DELETE (`DELETE /v3/x?tql=...`); no trailing slashes."""
 
     routes = [
         Route(
@@ -34,5 +34,4 @@ class V3Router(SimpleRouter):
     ]
 
     def __init__(self) -> None:
-        super().__init__()
-        self.trailing_slash = "/?"
+        super().__init__(trailing_slash=False)

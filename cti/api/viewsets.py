@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import RawPostDataException
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -56,6 +57,7 @@ class V3ViewSet(viewsets.GenericViewSet):
         return queryset
 
     def default_filter(self, queryset: QuerySet, params: V3Params) -> QuerySet:
+        """Rows a list hides unless asked for (applied after the TQL filter)."""
         return queryset
 
     # ---- shared machinery ---------------------------------------------------------------
@@ -95,9 +97,7 @@ class V3ViewSet(viewsets.GenericViewSet):
         qs = self.expanded_queryset()
         if params.tql.strip():
             qs = qs.filter(compile_tql(params.tql, self.resource.tql, self.tql_context()))
-        else:
-            qs = self.default_filter(qs, params)
-        return qs
+        return self.default_filter(qs, params)
 
     def render_all(self, rows: list[Model]) -> list[dict]:
         expansions = self.expansions()
@@ -114,10 +114,11 @@ class V3ViewSet(viewsets.GenericViewSet):
         return self.lookup(self.expanded_queryset(), self.kwargs["pk"])
 
     def lookup(self, queryset: QuerySet, key: str) -> Model:
+        key_field = self.resource.key_field or ("xid" if self.resource.xid_lookup else None)
         if str(key).isdigit():
             obj = queryset.filter(pk=int(key)).first()
-        elif self.resource.xid_lookup:
-            obj = queryset.filter(xid=key).first()
+        elif key_field:
+            obj = queryset.filter(**{key_field: key}).first()
         else:
             obj = None
         if obj is None:
@@ -129,12 +130,16 @@ class V3ViewSet(viewsets.GenericViewSet):
         where a userAccess list it is not on now hides it)."""
         return self.resource.queryset_for(self.expansions()).get(pk=obj.pk)
 
+    def input_data(self, method: str, body: dict, instance: Model | None = None) -> dict:
+        """Validated write data (from the resource's field specs unless overridden)."""
+        return validate_input(self.resource, method, body)
+
     def request_body(self, request: Request) -> dict:
         data = request.data
-        if not data and request.method == "DELETE" and request.body:
+        if not data and request.method == "DELETE":
             try:
-                data = json.loads(request.body)
-            except ValueError:
+                data = json.loads(request.body or b"{}")
+            except (RawPostDataException, ValueError):  # RawPostData: a parser already read it
                 data = {}
         if not isinstance(data, dict):
             raise V3Error("Request body must be a JSON object.", ErrCode.IMPROPER_FORMAT)
@@ -161,7 +166,7 @@ class V3ViewSet(viewsets.GenericViewSet):
 
     def create(self, request: Request) -> Response:
         service = self._require(type(self).create_service, "POST")
-        data = validate_input(self.resource, "POST", self.request_body(request))
+        data = self.input_data("POST", self.request_body(request))
         with transaction.atomic():
             obj = service(user=request.user, data=data)
         return Response(
@@ -171,7 +176,7 @@ class V3ViewSet(viewsets.GenericViewSet):
     def update(self, request: Request, pk: str) -> Response:
         service = self._require(type(self).update_service, "PUT")
         obj = self.lookup(self.get_queryset(), pk)
-        data = validate_input(self.resource, "PUT", self.request_body(request))
+        data = self.input_data("PUT", self.request_body(request), obj)
         with transaction.atomic():
             obj = service(user=request.user, instance=obj, data=data)
         return Response(success(self.render(self.reload(obj)), "Updated"))
@@ -193,7 +198,7 @@ class V3ViewSet(viewsets.GenericViewSet):
         body = self.request_body(request)
         with transaction.atomic():
             count = 0
-            for obj in qs.select_for_update():
+            for obj in qs.select_for_update(of=("self",)):
                 service(user=request.user, instance=obj, data=body)
                 count += 1
         return Response(success(message="Deleted", count=count))

@@ -1,8 +1,23 @@
+"""TQL keywords of ``/v3/security/users`` (tcex ``UserFilter``)."""
+
+from typing import Any
+
 from django.db.models import Q
 
 from cti.security.models import User
-from cti.tql import Keyword, TqlSchema, registry
+from cti.tql import ME, Keyword, TqlContext, TqlError, TqlSchema, registry
 from cti.tql import KeywordType as T
+
+
+def _disabled(op: str, value: Any, ctx: TqlContext) -> Q:
+    """``disabled`` is the negation of ``is_active`` (never null)."""
+    if op in ("is null", "is not null"):
+        return Q(pk__in=[]) if op == "is null" else ~Q(pk__in=[])
+    if value is ME:
+        raise TqlError("'me' is not a valid value for keyword 'disabled'", "me")
+    disabled = value if op == "=" else not value
+    return Q(is_active=not disabled)
+
 
 USERS = registry.register(
     TqlSchema(
@@ -12,7 +27,7 @@ USERS = registry.register(
             Keyword(
                 "disabled",
                 T.BOOLEAN,
-                resolver=lambda op, v, ctx: Q(is_active=(not v) if op == "=" else bool(v)),
+                resolver=_disabled,
                 description="Whether the user is disabled",
             ),
             Keyword("firstName", T.STRING, "first_name", "The first name"),

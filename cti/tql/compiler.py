@@ -1,53 +1,66 @@
 """TQL syntax tree -> Django ``Q``, through a resource's :class:`~cti.tql.keywords.TqlSchema`.
 
-Only ``Q`` objects and ORM lookups are built, never SQL text. Semantics by keyword type:
+Only ``Q`` objects and ORM lookups are built, never SQL text. Keyword names are matched
+case-insensitively; an unknown keyword, a value of the wrong type or an operator the type does
+not allow is a :class:`~cti.tql.errors.TqlError` naming the token and its position. The parser
+limits queries to 10,000 characters, 20 levels of nesting and 1,000 values per IN list.
 
-Strings (String, Assignee and User without a resolver)
+Semantics by keyword type:
+
+String (also Assignee and User without a resolver)
     ``=`` is ``exact`` (case-sensitive), ``!=`` its negation, ``IN`` is ``__in`` (exact values).
     ``CONTAINS``/``STARTSWITH``/``ENDSWITH`` are ``icontains``/``istartswith``/``iendswith``:
     case-insensitive on every backend (SQLite folds ASCII letters only).
     ``LIKE`` is a case-insensitive pattern match: ``%`` any run, ``_`` one character, ``\\``
-    makes the next character literal; a literal with ``%`` only at its ends uses
-    ``icontains``/``istartswith``/``iendswith``/``iexact``, other patterns an anchored
-    ``iregex`` of the escaped pattern. Ordering operators (``>`` ...) are rejected: collations
-    differ between backends.
+    makes the next character literal. A literal with ``%`` only at its ends uses
+    ``icontains``/``istartswith``/``iendswith``/``iexact``; other patterns an anchored
+    ``iregex`` of the escaped pattern (see :func:`cti.tql.values.like_lookup`: on SQLite it
+    uses atomic groups so hostile patterns cannot backtrack catastrophically).
+    Ordering operators (``>`` ...) are rejected: collations differ between backends.
 StringLower (and Enum without choices)
-    as String but ``=``/``!=``/``IN`` compare case-insensitively (``iexact``, IN is an OR of
+    as String, but ``=``/``!=``/``IN`` compare case-insensitively (``iexact``; IN is an OR of
     ``iexact``).
-Enum / ``choices``
-    a value is matched case-insensitively against the choices and replaced by the canonical
-    spelling, then compared exactly; an unknown value is a ``TqlError`` naming it (pattern
-    operators such as LIKE are not checked against the choices).
+Enum / ``choices`` (on any string type)
+    for ``= != IN``, a value is matched case-insensitively against the choices and replaced by
+    the canonical spelling, then compared exactly; an unknown value is a ``TqlError`` naming
+    it. Pattern operators (LIKE, CONTAINS ...) are not checked against the choices.
 Integer, Long, Double
     ``= != > < >= <= IN``; a quoted number (``"5"``) is accepted; Integer/Long must be whole
-    and fit in 64 bits. Text operators are rejected.
+    and fit in 64 bits, Double finite. Text operators are rejected.
 Boolean
     ``=``/``!=`` only; ``true``/``false`` in any case, bare or quoted.
 Date, DateTime
     ``= != > < >= <= IN`` on the column. A date without a time (``"2024-01-01"``,
     ``"TODAY()"``, ``"TODAY() - 7 DAYS"``) is 00:00 UTC of that day for ``> < >= <=`` and the
-    whole day (``>= day`` and ``< next day``) for ``=``/``!=``/``IN``. Naive times are UTC.
-All types
-    ``IS NULL``/``IS NOT NULL`` are ``__isnull``. Every ``NOT`` form is ``~Q(...)``: as in
-    Django, a NULL column matches the negation (``NOT (x = 'a')`` is true when x is NULL), so
-    a predicate on NULL is simply false and NOT is plain two-valued logic.
+    whole day (``>= day`` and ``< next day``) for ``=``/``!=``/``IN``; any other value is an
+    instant (naive times are UTC). Formats: :mod:`cti.tql.values`. ``TODAY()`` is the UTC date
+    of :attr:`TqlContext.now`.
+IS NULL / IS NOT NULL
+    ``__isnull`` on every type.
+NOT and NULL
+    Every ``NOT``, ``!=`` and ``NOT x`` operator form is ``~Q(...)``. As in Django, a NULL
+    column matches the negation (``NOT (x = 'a')`` is true when x is NULL): a predicate on
+    NULL is false, and NOT is plain two-valued logic.
 ``me``
-    passed to a resolver as :data:`cti.tql.values.ME`; without a resolver it is the requesting
-    user's username for string keywords and its primary key for Integer/Long keywords.
+    passed to a resolver as :data:`cti.tql.values.ME` (the string ``"me"``, identifiable with
+    ``value is ME``); without a resolver it is the requesting user's username for string
+    keywords and its primary key for Integer/Long keywords (a TqlError if there is no
+    authenticated user, or for other types).
 hasX(expr)
-    ``Q(outer__in=<target base rows>.filter(expr compiled against the target schema,
-    inner IS NOT NULL).values(inner))``: a subquery, so no join multiplies the outer rows, and
-    the NOT-IN-with-NULL trap cannot empty a negation. ``hasX = 5`` (a hasX keyword used as an
-    Integer) means ``hasX(<target pk> = 5)``.
+    ``Q(outer__in=<target base rows>.filter(<expr compiled against the target schema>,
+    inner__isnull=False).values(inner))``: a subquery, so no join multiplies the outer rows,
+    and NULLs in the subquery cannot empty a ``NOT hasX(...)``. A hasX keyword used as an
+    Integer, ``hasX = 5``, means ``hasX(<target pk> = 5)`` (``!=``: not associated with 5).
 Many-valued lookups
     a ``lookup`` that crosses a to-many relation (``groups__name``) is compiled as
-    ``pk__in (<base rows>.filter(lookup ...).values('pk'))``, so each predicate means "some
-    related row matches" independently of the others, its negation "none does", and rows are
-    never duplicated.
+    ``pk__in(<base rows>.filter(<lookup q>).values("pk"))``: each predicate means "some related
+    row matches" on its own (``tag = "a" and tag = "b"`` needs both tags, not one tag equal to
+    both), its negation "no related row matches", and rows are never duplicated.
 Keywords with a ``resolver``
-    the resolver gets the normalised operator and the converted value and returns the ``Q``.
-AND/OR/NOT
-    ``Q(..., _connector=AND/OR)`` and ``~Q``.
+    the resolver gets the normalised operator, the converted value (a list for IN) and the
+    context, and returns the ``Q``; negation is then up to the resolver.
+AND / OR / NOT
+    ``Q(*operands)``, ``Q(*operands, _connector=OR)``, ``~Q``.
 """
 
 from __future__ import annotations
@@ -60,6 +73,7 @@ from operator import or_
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connections, router
 from django.db.models import Model, Q
 from django.db.models.constants import LOOKUP_SEP
 from django.utils import timezone
@@ -178,8 +192,13 @@ class _Compiler:
             q = self._subquery(keyword, target, _number_q("pk", op, value))
         else:
             assert keyword.lookup is not None
-            q = self._many_valued_guard(keyword.lookup, _builder(value_type)(keyword, op, value))
+            q = _builder(value_type)(keyword, op, value, self._vendor())
+            q = self._many_valued_guard(keyword.lookup, q)
         return ~q if negate else q
+
+    def _vendor(self) -> str:
+        """The database vendor of the schema's rows (LIKE regexes differ per engine)."""
+        return connections[router.db_for_read(self.schema.model)].vendor
 
     def _value(self, keyword: Keyword, value_type: KeywordType, node: ast.Predicate) -> Any:
         if node.value is None:
@@ -214,17 +233,17 @@ def _crosses_many(model: type[Model], lookup: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Q builders by type: (keyword, positive operator, converted value) -> Q; the caller applies
-# the negation of != and NOT forms outside any many-valued subquery.
+# Q builders by type: (keyword, positive operator, converted value, db vendor) -> Q; the
+# caller applies the negation of != and NOT forms outside any many-valued subquery.
 # ---------------------------------------------------------------------------------------------
 
 
-def _builder(value_type: KeywordType) -> Callable[[Keyword, str, Any], Q]:
+def _builder(value_type: KeywordType) -> Callable[[Keyword, str, Any, str], Q]:
     if value_type in STRING_TYPES:
         return _string_q
     if value_type in DATE_TYPES:
-        return lambda keyword, op, value: _date_q(_lookup(keyword), op, value)
-    return lambda keyword, op, value: _number_q(_lookup(keyword), op, value)
+        return lambda keyword, op, value, vendor: _date_q(_lookup(keyword), op, value)
+    return lambda keyword, op, value, vendor: _number_q(_lookup(keyword), op, value)
 
 
 def _lookup(keyword: Keyword) -> str:
@@ -245,7 +264,7 @@ def _negated(op: str) -> tuple[bool, str]:
     return False, op
 
 
-def _string_q(keyword: Keyword, op: str, value: Any) -> Q:
+def _string_q(keyword: Keyword, op: str, value: Any, vendor: str) -> Q:
     lookup = _lookup(keyword)
     if op in ast.NULL_OPERATORS:
         return _null_q(lookup, op)
@@ -253,17 +272,15 @@ def _string_q(keyword: Keyword, op: str, value: Any) -> Q:
         keyword.type is KeywordType.ENUM and not keyword.choices
     )
     if op == "=":
-        q = Q(**{f"{lookup}__{'iexact' if insensitive else 'exact'}": value})
-    elif op == "in" and insensitive:
-        q = reduce(or_, (Q(**{f"{lookup}__iexact": v}) for v in value))
-    elif op == "in":
-        q = Q(**{f"{lookup}__in": value})
-    elif op == "like":
-        suffix, pattern = like_lookup(value)
-        q = Q(**{f"{lookup}__{suffix}": pattern})
-    else:
-        q = Q(**{f"{lookup}__{_TEXT_LOOKUPS[op]}": value})
-    return q
+        return Q(**{f"{lookup}__{'iexact' if insensitive else 'exact'}": value})
+    if op == "in" and insensitive:
+        return reduce(or_, (Q(**{f"{lookup}__iexact": v}) for v in value))
+    if op == "in":
+        return Q(**{f"{lookup}__in": value})
+    if op == "like":
+        suffix, pattern = like_lookup(value, vendor)
+        return Q(**{f"{lookup}__{suffix}": pattern})
+    return Q(**{f"{lookup}__{_TEXT_LOOKUPS[op]}": value})
 
 
 def _number_q(lookup: str, op: str, value: Any) -> Q:

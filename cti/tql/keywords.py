@@ -65,11 +65,15 @@ Resolver = Callable[[str, Any, "TqlContext"], Q]
 class Keyword:
     """One filterable TQL keyword of a resource.
 
-    ``lookup`` is the ORM path compared with the value. A ``resolver`` replaces the standard
-    translation: it is called as ``resolver(operator, value, context)`` with the normalised
-    operator (see :data:`cti.tql.ast.OPERATORS`) and the value already converted to ``type``
-    (a list for ``in``/``not in``, ``None`` for ``is [not] null``; the bare word ``me`` is passed
-    as :data:`cti.tql.values.ME`) and must return a ``Q``.
+    ``lookup`` is the ORM path compared with the value (it may cross relations; a to-many
+    path is compiled as a subquery, see :mod:`cti.tql.compiler`). ``subquery`` makes this a
+    ``hasX(...)`` keyword. A ``resolver`` replaces the standard translation: it is called as
+    ``resolver(operator, value, context)`` with the normalised operator (one of
+    :data:`cti.tql.ast.OPERATORS`) and the value already converted to ``type`` (a list for
+    ``in``/``not in``, ``None`` for ``is [not] null``; the bare word ``me`` arrives as
+    :data:`cti.tql.values.ME`, a ``str`` equal to ``"me"``) and must return a ``Q``, negation
+    included. ``choices`` restricts ``= != IN`` values (matched case-insensitively, replaced by
+    the canonical spelling). ``label`` defaults to the name split into words ("Case ID").
     """
 
     name: str

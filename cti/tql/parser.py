@@ -13,16 +13,37 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer_NonRecursive, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from cti.tql import ast
 from cti.tql.errors import TqlError
 
-__all__ = ["MAX_DEPTH", "MAX_LENGTH", "MAX_LIST_VALUES", "parse_tql"]
+__all__ = [
+    "MAX_CONDITIONS",
+    "MAX_DEPTH",
+    "MAX_HAS_DEPTH",
+    "MAX_LENGTH",
+    "MAX_LIST_VALUES",
+    "parse_tql",
+]
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 20
 MAX_LIST_VALUES = 1_000
+MAX_NUMBER_LENGTH = 40  # digits of a numeric literal (Python refuses int() past 4,300)
+# SQLite limits: it rejects expression trees deeper than 1,000 (a chain of N conditions is about
+# N deep, more inside nested subqueries) and its parser overflows at about eight nested SELECTs.
+# Measured on SQLite 3.40: 150 negated subquery conditions under 4 nested NOT hasX(...) plus
+# 4 levels of NOT (... AND/OR ...) still run; the limits below keep a margin for resolvers
+# that add a subquery of their own. tests/tql/test_limits.py runs the worst cases.
+MAX_CONDITIONS = 120  # predicates and hasX(...) in the whole query
+MAX_HAS_DEPTH = 4  # hasX(...) nested inside hasX(...)
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 _NESTING_RULES = frozenset({"group", "negation", "nested"})
@@ -56,12 +77,9 @@ def parse_tql(text: str | None) -> ast.Node | None:
     _check_depth(tree)
     try:
         return _ToAst().transform(tree)
-    except TqlError:
-        raise
-    except Exception as exc:  # lark wraps callback errors in VisitError
-        inner = getattr(exc, "orig_exc", None)
-        if isinstance(inner, TqlError):
-            raise inner from None
+    except VisitError as exc:  # lark wraps errors raised by the transformer's callbacks
+        if isinstance(exc.orig_exc, TqlError):
+            raise exc.orig_exc from None
         raise
 
 
@@ -83,23 +101,28 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> TqlError:
 
 
 def _check_depth(tree: Tree) -> None:
-    """Reject more than MAX_DEPTH nested parentheses / NOT / hasX (iteratively: no recursion)."""
-    stack: list[tuple[Any, int]] = [(tree, 0)]
+    """Reject more than MAX_DEPTH nested parentheses / NOT / hasX, or MAX_HAS_DEPTH nested hasX.
+
+    Iterative, so a hostile ``((((...`` cannot exhaust the Python stack.
+    """
+    stack: list[tuple[Any, int, int]] = [(tree, 0, 0)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, has_depth = stack.pop()
         if not isinstance(node, Tree):
             continue
         if node.data in _NESTING_RULES:
             depth += 1
+            has_depth += node.data == "nested"
             if depth > MAX_DEPTH:
-                token = _first_token(node)
-                position = token.start_pos if token is not None else None
-                raise TqlError(
-                    f"nesting deeper than {MAX_DEPTH} levels",
-                    str(token) if token else None,
-                    position,
-                )
-        stack.extend((child, depth) for child in node.children)
+                raise _nesting_error(node, f"nesting deeper than {MAX_DEPTH} levels")
+            if has_depth > MAX_HAS_DEPTH:
+                raise _nesting_error(node, f"more than {MAX_HAS_DEPTH} nested subqueries")
+        stack.extend((child, depth, has_depth) for child in node.children)
+
+
+def _nesting_error(node: Tree, detail: str) -> TqlError:
+    token = _first_token(node)
+    return TqlError(detail, str(token) if token else None, token.start_pos if token else None)
 
 
 def _first_token(tree: Tree) -> Token | None:
@@ -126,6 +149,15 @@ def unescape(body: str) -> str:
 class _ToAst(Transformer_NonRecursive):
     """lark parse tree -> :mod:`cti.tql.ast` nodes."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.conditions = 0
+
+    def _count(self, name: Token) -> None:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise TqlError(f"more than {MAX_CONDITIONS} conditions", str(name), name.start_pos)
+
     # --- boolean structure -----------------------------------------------------------------
     def or_expr(self, children: list[ast.Node]) -> ast.Or:
         return ast.Or(tuple(children))
@@ -143,27 +175,32 @@ class _ToAst(Transformer_NonRecursive):
 
     def nested(self, children: list[Any]) -> ast.Has:
         name, query = children
+        self._count(name)
         return ast.Has(str(name), query, pos=name.start_pos)
 
     # --- predicates ------------------------------------------------------------------------
     def compare(self, children: list[Any]) -> ast.Predicate:
         name, (op, op_text, op_pos), value = children
+        self._count(name)
         return ast.Predicate(str(name), op, value, name.start_pos, op_text, op_pos)
 
     def membership(self, children: list[Any]) -> ast.Predicate:
         name, (op, op_text, op_pos), values = children
+        self._count(name)
         return ast.Predicate(str(name), op, values, name.start_pos, op_text, op_pos)
 
     text_match = compare
 
     def is_null(self, children: list[Token]) -> ast.Predicate:
         name, is_token, _null = children
+        self._count(name)
         return ast.Predicate(
             str(name), "is null", None, name.start_pos, "IS NULL", is_token.start_pos
         )
 
     def is_not_null(self, children: list[Token]) -> ast.Predicate:
         name, is_token, _not, _null = children
+        self._count(name)
         return ast.Predicate(
             str(name), "is not null", None, name.start_pos, "IS NOT NULL", is_token.start_pos
         )
@@ -202,6 +239,8 @@ class _ToAst(Transformer_NonRecursive):
         if token.type == "DATE":
             return ast.String(raw, pos, raw, quoted=False)
         if token.type == "NUMBER":
+            if len(raw) > MAX_NUMBER_LENGTH:
+                raise TqlError(f"number '{raw[:MAX_NUMBER_LENGTH]}...' is too long", raw, pos)
             number: int | Decimal = Decimal(raw) if "." in raw else int(raw)
             return ast.Number(number, pos, raw)
         if token.type in ("TRUE", "FALSE"):

@@ -54,8 +54,6 @@ _RELATIVE = re.compile(
     r"(TODAY|NOW)\(\s*\)(?:\s*([+-])\s*(\d{1,7})\s*(DAY|HOUR|MINUTE)S?)?", re.IGNORECASE
 )
 _UNITS = {"DAY": timedelta(days=1), "HOUR": timedelta(hours=1), "MINUTE": timedelta(minutes=1)}
-_ANY_RUN = "(?:.|\n)*"
-_ONE = "(?:.|\n)"
 
 
 class _Me(str):
@@ -234,14 +232,17 @@ def _date(keyword: Keyword, value_type: KeywordType, node: ast.Value, now: datet
 # ---------------------------------------------------------------------------------------------
 
 
-def like_lookup(pattern: str) -> tuple[str, str]:
+def like_lookup(pattern: str, vendor: str = "postgresql") -> tuple[str, str]:
     """Translate a LIKE pattern into a case-insensitive Django lookup and its value.
 
     ``%`` is any run of characters, ``_`` exactly one, a backslash makes the next character
     literal. Patterns that are a literal with ``%`` only at its ends use
     ``icontains``/``istartswith``/``iendswith``/``iexact``; anything else becomes an anchored
-    ``iregex`` built from escaped literals (portable between SQLite's Python ``re`` and
-    PostgreSQL's ARE syntax; ``\\A``/``\\Z`` anchor at the very ends of the text in both).
+    ``iregex`` of escaped literals. ``vendor`` is the database's (``connection.vendor``):
+    SQLite evaluates REGEXP with Python's backtracking ``re``, so there each ``%`` segment is
+    matched at its earliest position inside an atomic group (linear, no catastrophic
+    backtracking on hostile patterns such as ``%a%a%a%a%a%b``); PostgreSQL's engine needs no
+    such help (and has no atomic groups).
     """
     tokens = _like_tokens(pattern)
     if tokens == [_ANY]:
@@ -257,10 +258,34 @@ def like_lookup(pattern: str) -> tuple[str, str]:
             (False, False): "iexact",
         }[(starts, ends)]
         return lookup, "".join(t for t in core if isinstance(t, str))
-    regex = "".join(
-        _ANY_RUN if t is _ANY else _ONE if t is _ONE_CHAR else _regex_escape(str(t)) for t in tokens
-    )
-    return "iregex", rf"\A{regex}\Z"
+    segments: list[list[object]] = [[]]
+    for token in tokens:
+        if token is _ANY:
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    if vendor == "sqlite":
+        return "iregex", _python_regex(segments)
+    return "iregex", _are_regex(segments)
+
+
+def _python_regex(segments: list[list[object]]) -> str:
+    any_char = "(?s:.)"
+    regex = r"\A" + _segment(segments[0], any_char)
+    if len(segments) > 1:
+        for segment in segments[1:-1]:  # earliest occurrence, committed
+            regex += f"(?>{any_char}*?{_segment(segment, any_char)})"
+        regex += any_char + "*" + _segment(segments[-1], any_char)
+    return regex + r"\Z"
+
+
+def _are_regex(segments: list[list[object]]) -> str:
+    # In PostgreSQL's ARE syntax "." also matches a newline (no newline-sensitive flag).
+    return r"\A" + ".*".join(_segment(segment, ".") for segment in segments) + r"\Z"
+
+
+def _segment(tokens: list[object], any_char: str) -> str:
+    return "".join(any_char if t is _ONE_CHAR else _regex_escape(str(t)) for t in tokens)
 
 
 _ANY = object()

@@ -58,6 +58,7 @@ GROUPS = TqlSchema(
     [
         Keyword("id", T.INTEGER, "id"),
         Keyword("name", T.STRING, "name"),
+        Keyword("userName", T.STRING, "user__username", "The login of one of the members"),
         Keyword("hasUser", T.INTEGER, subquery=Subquery("tql_users", inner="groups")),
     ],
 )

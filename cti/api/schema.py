@@ -1,0 +1,151 @@
+"""OpenAPI for v3 resources, built from the same field specs that drive the API."""
+
+from functools import cache
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+from cti.api.inputs import input_serializer
+from cti.api.resources import Resource
+
+_OUTPUT_FIELDS = {
+    "String": lambda: serializers.CharField(),
+    "Integer": lambda: serializers.IntegerField(),
+    "Long": lambda: serializers.IntegerField(),
+    "Boolean": lambda: serializers.BooleanField(),
+    "Date": lambda: serializers.DateTimeField(),
+    "List": lambda: serializers.ListField(child=serializers.DictField()),
+}
+
+
+class NestedCollection(serializers.Serializer):
+    data = serializers.ListField(child=serializers.DictField())
+
+
+class ErrorEnvelope(serializers.Serializer):
+    status = serializers.CharField()
+    message = serializers.CharField()
+    errCode = serializers.CharField()
+
+
+class DeletedEnvelope(serializers.Serializer):
+    status = serializers.CharField()
+    message = serializers.CharField()
+
+
+def _output_field(spec) -> serializers.Field:
+    if spec.many:
+        return NestedCollection(required=False)
+    factory = _OUTPUT_FIELDS.get(spec.type)
+    field = factory() if factory else serializers.DictField()
+    field.required = False
+    return field
+
+
+@cache
+def output_serializer(resource: Resource) -> type[serializers.Serializer]:
+    attrs = {s.name: _output_field(s) for s in resource.fields if not s.write_only}
+    return type(f"{resource.model.__name__}Output", (serializers.Serializer,), attrs)
+
+
+@cache
+def envelope(resource: Resource, many: bool) -> type[serializers.Serializer]:
+    item = output_serializer(resource)
+    attrs = {
+        "data": item(many=many),
+        "status": serializers.CharField(),
+        "message": serializers.CharField(required=False),
+    }
+    if many:
+        attrs.update(
+            count=serializers.IntegerField(required=False),
+            next=serializers.CharField(required=False),
+            prev=serializers.CharField(required=False),
+        )
+    suffix = "List" if many else ""
+    return type(f"{resource.model.__name__}{suffix}Envelope", (serializers.Serializer,), attrs)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("tql", str, description="ThreatConnect Query Language filter"),
+    OpenApiParameter("fields", str, many=True, description="Extra fields to include"),
+    OpenApiParameter("resultStart", int, description="0-based offset"),
+    OpenApiParameter("resultLimit", int, description="Page size (1-10000, default 100)"),
+    OpenApiParameter("count", bool, description="Include the total match count"),
+    OpenApiParameter("sorting", str, description="<keyword> <asc|desc> pairs"),
+    OpenApiParameter("owner", str, description="Owner name"),
+]
+ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope}
+
+
+class V3AutoSchema(AutoSchema):
+    def _resource(self) -> Resource | None:
+        return getattr(self.view, "resource", None)
+
+    def get_operation_id(self) -> str:
+        resource = self._resource()
+        action = getattr(self.view, "action", None)
+        if resource is None or action is None:
+            return super().get_operation_id()
+        return f"{resource.name.replace('/', '_')}_{action}"
+
+    def get_tags(self) -> list[str]:
+        resource = self._resource()
+        return [resource.name] if resource else super().get_tags()
+
+    def get_request_serializer(self):
+        resource, action = self._resource(), getattr(self.view, "action", None)
+        if resource is None:
+            return super().get_request_serializer()
+        method = {"create": "POST", "update": "PUT"}.get(action)
+        return input_serializer(resource, method) if method else None
+
+    def get_response_serializers(self):
+        resource, action = self._resource(), getattr(self.view, "action", None)
+        if resource is None:
+            return super().get_response_serializers()
+        if action == "list":
+            return {200: envelope(resource, True), **ERRORS}
+        if action in ("retrieve", "update"):
+            return {200: envelope(resource, False), **ERRORS}
+        if action == "create":
+            return {201: envelope(resource, False), **ERRORS}
+        if action in ("destroy", "bulk_destroy"):
+            return {200: DeletedEnvelope, **ERRORS}
+        return {200: OpenApiTypes.OBJECT, **ERRORS}
+
+    def get_override_parameters(self):
+        params = list(super().get_override_parameters())
+        if getattr(self.view, "action", None) in ("list", "bulk_destroy"):
+            params += LIST_PARAMETERS
+        return params
+
+
+class TcTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "cti.api.authentication.TcTokenAuthentication"
+    name = "tcToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`TC-Token <token>`",
+        }
+
+
+class TcHmacScheme(OpenApiAuthenticationExtension):
+    target_class = "cti.api.authentication.TcHmacAuthentication"
+    name = "tcHmac"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`TC <accessId>:<base64 HMAC-SHA256 of path?query:METHOD:ts>` "
+            "with a `Timestamp` header",
+        }

@@ -1,0 +1,80 @@
+import ijson
+from django.db.models import Model, QuerySet
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cti.api.errors import ErrCode, V3Error
+from cti.api.permissions import V3RolePermission
+from cti.api.viewsets import V3ViewSet, success
+from cti.intel import resources, selectors, services
+from cti.intel.choices import CASE, RELATIONSHIP, SIGHTING
+from cti.intel.models import StixObject
+
+
+class StixWriteMixin:
+    """Writes take a STIX 2.1 object as the body."""
+
+    create_service = services.intel_object_create
+    update_service = services.intel_object_update
+    delete_service = services.intel_object_delete
+
+    def input_data(self, method: str, body: dict, instance: Model | None = None) -> dict:
+        return {"stix": body}
+
+    def reload(self, obj: Model) -> Model:
+        model = self.resource.model
+        pk = obj.pk
+        return self.resource.queryset_for(self.expansions()).get(
+            pk=pk if model is StixObject or not isinstance(obj, StixObject) else obj.pk
+        )
+
+
+class IntelObjectViewSet(StixWriteMixin, V3ViewSet):
+    resource = resources.OBJECTS
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.exclude(type__in=(RELATIONSHIP, SIGHTING, CASE))
+
+
+class IntelRelationshipViewSet(StixWriteMixin, V3ViewSet):
+    resource = resources.RELATIONSHIPS
+
+
+class IntelSightingViewSet(StixWriteMixin, V3ViewSet):
+    resource = resources.SIGHTINGS
+
+
+class BundleView(APIView):
+    """POST a STIX 2.1 bundle (streamed, upserted); GET an export."""
+
+    permission_classes = [V3RolePermission]
+    parser_classes: list = []
+
+    def post(self, request: Request) -> Response:
+        stream = request._request  # read the body incrementally, never whole
+        try:
+            objects = ijson.items(stream, "objects.item", use_float=True)
+            result = services.import_objects(objects, owner=getattr(request.user, "owner", None))
+        except ijson.JSONError as exc:
+            raise V3Error(f"The bundle is not valid JSON: {exc}", ErrCode.IMPROPER_FORMAT) from None
+        return Response(success(result.as_dict(), "Imported"))
+
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        ids = [i for value in params.getlist("id") for i in value.split(",") if i]
+        node_ids: set[int] = set(services.resolve_ids(ids).values())
+        if params.get("caseId"):
+            node_ids |= _case_nodes(params["caseId"])
+        if params.get("neighbours", "").lower() == "true":
+            node_ids = selectors.neighbourhood(node_ids)
+        node_ids = selectors.with_dependencies(node_ids)
+        return Response(selectors.bundle(node_ids))
+
+
+def _case_nodes(case_id: str) -> set[int]:
+    """A case's graph node carries the case id as its value (the graph knows no cases app)."""
+    if not case_id.isdigit():
+        raise V3Error("caseId must be an integer.")
+    node = StixObject.objects.filter(type=CASE, value=case_id).first()
+    return selectors.case_contents(node.pk) if node else set()

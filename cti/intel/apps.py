@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IntelConfig(AppConfig):
+    name = "cti.intel"
+    label = "intel"
+    verbose_name = "Knowledge graph"

@@ -1,0 +1,442 @@
+"""Writes to the knowledge graph. Every import is an upsert, done in bounded batches (one short
+transaction each), so a 20,000-object bundle never holds a lock on the whole graph."""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from cti.intel.choices import (
+    CONTAINER_TYPES,
+    OBSERVABLE_TYPES,
+    OBSERVABLE_VALUE_PROPERTY,
+    RELATIONSHIP,
+    SIGHTING,
+)
+from cti.intel.ids import derived_id
+from cti.intel.models import ObjectRef, Relationship, Sighting, StixAlias, StixObject
+from cti.intel.validation import StixInvalid, normalize, parse_timestamp
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+
+    def reject(self, raw: Any, reason: str) -> None:
+        stix_id = raw.get("id") if isinstance(raw, dict) else None
+        self.rejected.append({"id": stix_id, "reason": reason})
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+
+@dataclass
+class _Pending:
+    """What can only be linked once every object of the import exists."""
+
+    relationships: list[dict] = field(default_factory=list)
+    sightings: list[dict] = field(default_factory=list)
+    container_refs: dict[str, list[str]] = field(default_factory=dict)
+    created_by: dict[str, str] = field(default_factory=dict)
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _stamp(obj: dict, key: str) -> datetime | None:
+    value = obj.get(key)
+    return parse_timestamp(value, key) if value else None
+
+
+def _columns(obj: dict) -> dict[str, Any]:
+    """The queryable columns of a node, taken from its STIX properties."""
+    stix_type = obj["type"]
+    if stix_type in OBSERVABLE_TYPES:
+        value = obj.get(OBSERVABLE_VALUE_PROPERTY.get(stix_type, "value"))
+        if value is None and isinstance(obj.get("hashes"), dict):
+            value = next(iter(obj["hashes"].values()), "")
+    else:
+        value = obj.get("pattern") if stix_type == "indicator" else ""
+    return {
+        "type": stix_type,
+        "name": str(obj.get("name") or "")[:512],
+        "value": str(value if value is not None else "")[:2048],
+        "properties": obj,
+        "confidence": obj.get("confidence"),
+        "revoked": bool(obj.get("revoked", False)),
+        "created": _stamp(obj, "created"),
+        "modified": _stamp(obj, "modified"),
+        "marking_refs": list(obj.get("object_marking_refs", [])),
+    }
+
+
+def resolve_ids(stix_ids: Iterable[str]) -> dict[str, int]:
+    """Node primary keys for STIX ids, through aliases too."""
+    wanted = set(stix_ids)
+    found: dict[str, int] = {}
+    for chunk in _chunks(wanted, 900):
+        found.update(StixObject.objects.filter(stix_id__in=chunk).values_list("stix_id", "pk"))
+    missing = wanted - found.keys()
+    for chunk in _chunks(missing, 900):
+        found.update(StixAlias.objects.filter(stix_id__in=chunk).values_list("stix_id", "node_id"))
+    return found
+
+
+def _newer(incoming: dict, stored: StixObject) -> bool:
+    incoming_modified = _stamp(incoming, "modified")
+    if stored.modified and incoming_modified and incoming_modified < stored.modified:
+        return False
+    return incoming != stored.properties
+
+
+def _upsert_nodes(objs: list[dict], aliases: dict[str, str], owner, result: ImportResult) -> None:
+    ids = [o["id"] for o in objs]
+    existing = {n.stix_id: n for n in StixObject.objects.filter(stix_id__in=ids)}
+    new = [
+        StixObject(stix_id=o["id"], owner=owner, **_columns(o))
+        for o in objs
+        if o["id"] not in existing
+    ]
+    StixObject.objects.bulk_create(new, ignore_conflicts=True)
+    result.created.extend(n.stix_id for n in new)
+    changed = []
+    for obj in objs:
+        node = existing.get(obj["id"])
+        if node is None:
+            continue
+        if _newer(obj, node):
+            for key, value in _columns(obj).items():
+                setattr(node, key, value)
+            node.asserted = True
+            changed.append(node)
+            result.updated.append(node.stix_id)
+        else:
+            result.unchanged.append(node.stix_id)
+    if changed:
+        StixObject.objects.bulk_update(
+            changed,
+            [
+                "name",
+                "value",
+                "properties",
+                "confidence",
+                "revoked",
+                "created",
+                "modified",
+                "marking_refs",
+                "asserted",
+            ],
+        )
+    if aliases:
+        pks = resolve_ids(aliases.values())
+        StixAlias.objects.bulk_create(
+            [
+                StixAlias(stix_id=alias, node_id=pks[target])
+                for alias, target in aliases.items()
+                if target in pks
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def _link_relationships(pending: list[dict], owner, result: ImportResult) -> list[dict]:
+    """Create relationships whose endpoints exist; return those still waiting."""
+    if not pending:
+        return []
+    pks = resolve_ids([r["source_ref"] for r in pending] + [r["target_ref"] for r in pending])
+    ready, waiting = [], []
+    for rel in pending:
+        linked = rel["source_ref"] in pks and rel["target_ref"] in pks
+        (ready if linked else waiting).append(rel)
+    _upsert_nodes(ready, {}, owner, result)
+    nodes = resolve_ids(r["id"] for r in ready)
+    rows = []
+    for rel in ready:
+        rows.append(
+            Relationship(
+                node_id=nodes[rel["id"]],
+                relationship_type=rel["relationship_type"],
+                source_id=pks[rel["source_ref"]],
+                target_id=pks[rel["target_ref"]],
+                start_time=_stamp(rel, "start_time"),
+                stop_time=_stamp(rel, "stop_time"),
+                confidence=rel.get("confidence"),
+            )
+        )
+    Relationship.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["node"],
+        update_fields=[
+            "relationship_type",
+            "source",
+            "target",
+            "start_time",
+            "stop_time",
+            "confidence",
+            "asserted",
+        ],
+    )
+    return waiting
+
+
+def sighting_window() -> timedelta:
+    return timedelta(days=getattr(settings, "CTI_SIGHTING_DEDUP_DAYS", 30))
+
+
+def _link_sightings(pending: list[dict], owner, result: ImportResult) -> list[dict]:
+    if not pending:
+        return []
+    refs = [s["sighting_of_ref"] for s in pending]
+    refs += [w for s in pending for w in s.get("where_sighted_refs", [])]
+    pks = resolve_ids(refs)
+    waiting = []
+    for sighting in pending:
+        wheres = sighting.get("where_sighted_refs") or [None]
+        if sighting["sighting_of_ref"] not in pks or any(
+            w is not None and w not in pks for w in wheres
+        ):
+            waiting.append(sighting)
+            continue
+        for n, where in enumerate(wheres):
+            row_id = sighting["id"] if n == 0 else derived_id(SIGHTING, sighting["id"], where)
+            record_sighting(
+                {**sighting, "id": row_id, "where_sighted_refs": [where] if where else []},
+                sighting_of=pks[sighting["sighting_of_ref"]],
+                where_sighted=pks.get(where) if where else None,
+                owner=owner,
+                result=result,
+            )
+    return waiting
+
+
+def record_sighting(
+    obj: dict, *, sighting_of: int, where_sighted: int | None, owner, result: ImportResult
+) -> Sighting:
+    """Upsert one (sighting_of, where_sighted) sighting: the same id replaces; another id of the
+    same pair within the dedup window adds its count and widens the dates."""
+    count = obj.get("count", 1)
+    first_seen, last_seen = _stamp(obj, "first_seen"), _stamp(obj, "last_seen")
+    pks = resolve_ids([obj["id"]])
+    if obj["id"] in pks:
+        sighting = Sighting.objects.select_for_update().filter(node_id=pks[obj["id"]]).first()
+        if sighting is not None:
+            if (sighting.count, sighting.first_seen, sighting.last_seen) != (
+                count,
+                first_seen,
+                last_seen,
+            ) or sighting.node.properties != obj:
+                sighting.count, sighting.first_seen, sighting.last_seen = (
+                    count,
+                    first_seen,
+                    last_seen,
+                )
+                sighting.false_positive = bool(obj.get("x_opencti_negative", False))
+                sighting.save()
+                StixObject.objects.filter(pk=sighting.pk).update(properties=obj)
+                result.updated.append(obj["id"])
+            else:
+                result.unchanged.append(obj["id"])
+            return sighting
+    window = sighting_window()
+    near = Sighting.objects.select_for_update().filter(
+        sighting_of_id=sighting_of, where_sighted_id=where_sighted
+    )
+    if first_seen:
+        near = near.filter(
+            Q(
+                first_seen__gte=first_seen - window,
+                first_seen__lte=(last_seen or first_seen) + window,
+            )
+            | Q(first_seen__isnull=True)
+        )
+    existing = near.order_by("-last_seen").first()
+    if existing is not None:
+        existing.count += count
+        existing.first_seen = min(filter(None, (existing.first_seen, first_seen)), default=None)
+        existing.last_seen = max(filter(None, (existing.last_seen, last_seen)), default=None)
+        existing.save(update_fields=["count", "first_seen", "last_seen"])
+        StixAlias.objects.get_or_create(stix_id=obj["id"], defaults={"node_id": existing.pk})
+        result.updated.append(existing.node.stix_id)
+        return existing
+    node = StixObject.objects.create(stix_id=obj["id"], owner=owner, **_columns(obj))
+    result.created.append(obj["id"])
+    return Sighting.objects.create(
+        node=node,
+        sighting_of_id=sighting_of,
+        where_sighted_id=where_sighted,
+        count=count,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        false_positive=bool(obj.get("x_opencti_negative", False)),
+        observed_data_refs=list(obj.get("observed_data_refs", [])),
+    )
+
+
+def _link_containers(container_refs: dict[str, list[str]], result: ImportResult) -> None:
+    """Asserted object_refs of each imported container become exactly the listed members."""
+    if not container_refs:
+        return
+    members = {m for refs in container_refs.values() for m in refs}
+    pks = resolve_ids([*container_refs, *members])
+    for container, refs in container_refs.items():
+        if container not in pks:
+            continue
+        wanted = {pks[r] for r in refs if r in pks}
+        missing = [r for r in refs if r not in pks]
+        if missing:
+            result.rejected.append(
+                {"id": container, "reason": "object_refs not found: " + ", ".join(missing[:10])}
+            )
+        current = ObjectRef.objects.filter(container_id=pks[container])
+        current.filter(asserted=True, inferred=False).exclude(member_id__in=wanted).delete()
+        current.filter(asserted=True, inferred=True).exclude(member_id__in=wanted).update(
+            asserted=False
+        )
+        current.filter(member_id__in=wanted, asserted=False).update(asserted=True)
+        ObjectRef.objects.bulk_create(
+            [ObjectRef(container_id=pks[container], member_id=m) for m in wanted],
+            ignore_conflicts=True,
+        )
+
+
+def _link_authors(created_by: dict[str, str]) -> None:
+    pks = resolve_ids([*created_by, *created_by.values()])
+    by_author: dict[int, list[int]] = {}
+    for obj_id, author in created_by.items():
+        if obj_id in pks and author in pks:
+            by_author.setdefault(pks[author], []).append(pks[obj_id])
+    for author_pk, node_pks in by_author.items():
+        StixObject.objects.filter(pk__in=node_pks).update(created_by_id=author_pk)
+
+
+def import_objects(
+    objects: Iterable[Any], *, owner=None, batch_size: int = BATCH_SIZE, progress=None
+) -> ImportResult:
+    result = ImportResult()
+    pending = _Pending()
+    for batch in _chunks(objects, batch_size):
+        nodes, aliases = [], {}
+        for raw in batch:
+            try:
+                obj, alias = normalize(raw)
+            except StixInvalid as exc:
+                result.reject(raw, exc.reason)
+                continue
+            if obj["type"] == RELATIONSHIP:
+                pending.relationships.append(obj)
+            elif obj["type"] == SIGHTING:
+                pending.sightings.append(obj)
+            else:
+                nodes.append(obj)
+                if alias:
+                    aliases[alias] = obj["id"]
+            if obj["type"] in CONTAINER_TYPES and "object_refs" in obj:
+                pending.container_refs[obj["id"]] = list(obj["object_refs"])
+            if obj.get("created_by_ref"):
+                pending.created_by[obj["id"]] = obj["created_by_ref"]
+        with transaction.atomic():
+            _upsert_nodes(_last_version(nodes), aliases, owner, result)
+        if progress:
+            progress(len(batch))
+    # relationships can point at relationships: link in rounds until nothing more resolves
+    waiting = _last_version(pending.relationships)
+    while waiting:
+        still = []
+        for chunk in _chunks(waiting, batch_size):
+            with transaction.atomic():
+                still.extend(_link_relationships(chunk, owner, result))
+        if len(still) == len(waiting):
+            break
+        waiting = still
+    for rel in waiting:
+        result.reject(rel, "source_ref or target_ref not found")
+    with transaction.atomic():
+        for sighting in _link_sightings(pending.sightings, owner, result):
+            result.reject(sighting, "sighting_of_ref or where_sighted_refs not found")
+        _link_containers(pending.container_refs, result)
+        _link_authors(pending.created_by)
+    return result
+
+
+def _last_version(objs: list[dict]) -> list[dict]:
+    """One object per id within a batch: the latest `modified` wins."""
+    latest: dict[str, dict] = {}
+    for obj in objs:
+        seen = latest.get(obj["id"])
+        if seen is None or (obj.get("modified") or "") >= (seen.get("modified") or ""):
+            latest[obj["id"]] = obj
+    return list(latest.values())
+
+
+def delete_object(node: StixObject) -> None:
+    node.delete()
+
+
+def _only(result: ImportResult, stix_id: str) -> StixObject:
+    if result.rejected:
+        from cti.api.errors import V3Error
+
+        raise V3Error("; ".join(f"{r['id'] or 'object'}: {r['reason']}" for r in result.rejected))
+    pks = resolve_ids([stix_id])
+    return StixObject.objects.get(pk=pks[stix_id])
+
+
+def intel_object_create(*, user, data: dict) -> StixObject:
+    obj, _ = _normalized_or_400(data["stix"])
+    result = import_objects([obj], owner=getattr(user, "owner", None))
+    return _only(result, obj["id"])
+
+
+def intel_object_update(*, user, instance: StixObject, data: dict) -> StixObject:
+    """A partial update: the given properties replace the stored ones; id and type stay."""
+    from cti.intel.selectors import stix_of
+
+    merged = {**stix_of(instance), **data["stix"], "id": instance.stix_id, "type": instance.type}
+    merged.pop("modified", None)
+    obj, _ = _normalized_or_400(merged)
+    if instance.type == SIGHTING:
+        obj.pop("where_sighted_refs", None)
+        sighting = Sighting.objects.get(pk=instance.pk)
+        record_sighting(
+            obj,
+            sighting_of=sighting.sighting_of_id,
+            where_sighted=sighting.where_sighted_id,
+            owner=instance.owner,
+            result=ImportResult(),
+        )
+        return StixObject.objects.get(pk=instance.pk)
+    result = import_objects([obj], owner=instance.owner)
+    return _only(result, obj["id"])
+
+
+def intel_object_delete(*, user, instance, data: dict) -> None:
+    node = instance if isinstance(instance, StixObject) else instance.node
+    node.delete()
+
+
+def _normalized_or_400(raw) -> tuple[dict, str | None]:
+    from cti.api.errors import V3Error
+
+    try:
+        return normalize(raw)
+    except StixInvalid as exc:
+        raise V3Error(f"Invalid STIX object: {exc.reason}") from None
