@@ -53,9 +53,16 @@ def output_serializer(resource: Resource) -> type[serializers.Serializer]:
 
 @cache
 def envelope(resource: Resource, many: bool) -> type[serializers.Serializer]:
-    item = output_serializer(resource)
+    if resource.renderer is not None:  # free-form (STIX) objects
+        data = (
+            serializers.ListField(child=serializers.DictField())
+            if many
+            else serializers.DictField()
+        )
+    else:
+        data = output_serializer(resource)(many=many)
     attrs = {
-        "data": item(many=many),
+        "data": data,
         "status": serializers.CharField(),
         "message": serializers.CharField(required=False),
     }
@@ -101,6 +108,8 @@ class V3AutoSchema(AutoSchema):
         if resource is None:
             return super().get_request_serializer()
         method = {"create": "POST", "update": "PUT"}.get(action)
+        if method and resource.renderer is not None:
+            return OpenApiTypes.OBJECT
         return input_serializer(resource, method) if method else None
 
     def get_response_serializers(self):

@@ -1,5 +1,7 @@
 import ijson
 from django.db.models import Model, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,6 +53,12 @@ class BundleView(APIView):
     permission_classes = [V3RolePermission]
     parser_classes: list = []
 
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="intel_bundles_import",
+        tags=["intel"],
+    )
     def post(self, request: Request) -> Response:
         stream = request._request  # read the body incrementally, never whole
         try:
@@ -60,6 +68,16 @@ class BundleView(APIView):
             raise V3Error(f"The bundle is not valid JSON: {exc}", ErrCode.IMPROPER_FORMAT) from None
         return Response(success(result.as_dict(), "Imported"))
 
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="intel_bundles_export",
+        tags=["intel"],
+        parameters=[
+            OpenApiParameter("id", str, many=True, description="STIX ids (repeat or comma)"),
+            OpenApiParameter("neighbours", bool, description="Add first-degree neighbours"),
+            OpenApiParameter("caseId", int, description="Everything a case holds"),
+        ],
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         ids = [i for value in params.getlist("id") for i in value.split(",") if i]
