@@ -13,10 +13,32 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=False)
+_BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+
+
+def strict_bool(name: str, default: bool) -> bool:
+    """Like env.bool, but a value that is neither true nor false stops the start-up."""
+    raw = env.str(name, default="")
+    if raw == "":
+        return default
+    if raw.strip().lower() not in _BOOLEANS:
+        raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+    return _BOOLEANS[raw.strip().lower()]
+
+
+DEBUG = strict_bool("DEBUG", False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG and not env.bool("CTI_ALLOW_INSECURE_KEY", default=True):
+    if not DEBUG and not strict_bool("CTI_ALLOW_INSECURE_KEY", True):
         raise ImproperlyConfigured("SECRET_KEY must be set")
     SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
@@ -139,7 +161,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 elif CELERY_BROKER_URL.split("://", 1)[0] not in {"redis", "rediss", "amqp", "pyamqp", "memory"}:
     raise ImproperlyConfigured(f"unsupported CELERY_BROKER_URL scheme: {CELERY_BROKER_URL!r}")
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = strict_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -92,7 +92,7 @@ KEYWORD_CASES: list[tuple[str, str, str, set[str]]] = [
     ("cases", "timeToRespond", "timeToRespond > 0", {B}),
     ("cases", "typeName", 'typeName = "Incident Response"', {A}),
     ("cases", "caseType", 'caseType = "request for takedown"', {B}),
-    ("cases", "caseType", 'caseType IS NULL', set()),
+    ("cases", "caseType", "caseType IS NULL", set()),
     ("cases", "priority", 'priority IN ("P1", "P2")', {A}),
     ("cases", "hasIntelObject", 'hasIntelObject(value = "a.example.com")', {A}),
     ("cases", "hasIntelObject", 'hasIntelObject(type = "domain-name")', {A}),
