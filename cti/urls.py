@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v3/", include("cases.api.urls")),
     path("api/v3/", include("cti.security.api.urls")),
     path("api/v3/", include("cti.intel.api.urls")),
+    path("api/v3/", include("rules.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -11,6 +11,7 @@ from cti.intel.choices import CASE
 from cti.intel.ids import derived_id
 from cti.intel.models import Explanation, ObjectRef, StixObject
 from cti.intel.services import import_objects, resolve_ids
+from cti.intel.signals import announce, graph_mark
 
 
 def case_node(case: Case) -> StixObject:
@@ -61,6 +62,7 @@ def _member_ids(items: list[dict]) -> list[int]:
 
 
 def add_to_case(case: Case, member_ids: list[int]) -> None:
+    mark = graph_mark()
     node = case_node(case)
     ObjectRef.objects.filter(container=node, member_id__in=member_ids, asserted=False).update(
         asserted=True
@@ -68,6 +70,7 @@ def add_to_case(case: Case, member_ids: list[int]) -> None:
     ObjectRef.objects.bulk_create(
         [ObjectRef(container=node, member_id=m) for m in member_ids], ignore_conflicts=True
     )
+    announce(mark)
 
 
 def remove_from_case(case: Case, member_ids: list[int] | None, *, keep: bool = False) -> None:

@@ -44,6 +44,8 @@ OBSERVABLE_TYPES = (
 META_TYPES = ("marking-definition", "language-content", "extension-definition")
 RELATIONSHIP = "relationship"
 SIGHTING = "sighting"
+# what each id merged into one sighting row brought (kept in the node's properties, not exported)
+SIGHTING_PARTS = "x_cti_sighting_parts"
 CASE = "x-cti-case"
 CONTAINER_TYPES = ("report", "observed-data", "grouping", "note", "opinion", CASE)
 

@@ -16,6 +16,8 @@ from django.db import models
 class StixObject(models.Model):
     stix_id = models.CharField(max_length=128, unique=True)
     type = models.CharField(max_length=64, db_index=True)
+    # identity_class of identities, kind of location (region, country, city...), else empty
+    subtype = models.CharField(max_length=64, blank=True, default="")
     name = models.CharField(max_length=512, blank=True, default="")
     value = models.CharField(max_length=2048, blank=True, default="")
     properties = models.JSONField(default=dict)
@@ -163,3 +165,39 @@ class Explanation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.sources}"
+
+
+class ExplanationSource(models.Model):
+    """One fact an explanation depends on (a node: object, relationship or sighting, or a
+    container reference), indexed so that deleting a fact finds what it supported."""
+
+    explanation = models.ForeignKey(
+        Explanation, on_delete=models.CASCADE, related_name="source_rows"
+    )
+    # No database constraint: when a source fact is deleted the row stays behind, so that the
+    # rules engine can still find (and retract) what the fact supported.
+    node = models.ForeignKey(
+        StixObject,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    object_ref = models.ForeignKey(
+        ObjectRef,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["node"], name="explanation_source_node"),
+            models.Index(fields=["object_ref"], name="explanation_source_ref"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.explanation_id} <- {self.node_id or self.object_ref_id}"

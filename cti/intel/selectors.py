@@ -4,22 +4,30 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import Q, QuerySet
 
-from cti.intel.choices import CASE, RELATIONSHIP, SIGHTING
+from cti.intel.choices import CASE, RELATIONSHIP, SIGHTING, SIGHTING_PARTS
 from cti.intel.ids import random_id
 from cti.intel.models import Explanation, ObjectRef, Relationship, Sighting, StixObject
-from cti.intel.validation import format_timestamp
+from cti.intel.validation import StixInvalid, format_timestamp, parse_timestamp
+
+
+def _same_instant(text, value) -> bool:
+    try:
+        return isinstance(text, str) and parse_timestamp(text, "") == value
+    except StixInvalid:
+        return False
 
 
 def sighting_stix(node: StixObject) -> dict:
     sighting: Sighting = node.sighting
     obj = dict(node.properties)
+    obj.pop(SIGHTING_PARTS, None)
     obj["count"] = sighting.count
     for key in ("first_seen", "last_seen"):
         value = getattr(sighting, key)
-        if value:
-            obj[key] = format_timestamp(value)
-        else:
+        if not value:
             obj.pop(key, None)
+        elif not _same_instant(obj.get(key), value):  # keep the posted spelling when it holds
+            obj[key] = format_timestamp(value)
     if sighting.where_sighted_id:
         obj["where_sighted_refs"] = [sighting.where_sighted.stix_id]
     return obj

@@ -1,15 +1,17 @@
 """Writes to the knowledge graph. Every import is an upsert, done in bounded batches (one short
 transaction each), so a 20,000-object bundle never holds a lock on the whole graph."""
 
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from cti.intel.choices import (
     CONTAINER_TYPES,
@@ -17,12 +19,15 @@ from cti.intel.choices import (
     OBSERVABLE_VALUE_PROPERTY,
     RELATIONSHIP,
     SIGHTING,
+    SIGHTING_PARTS,
 )
 from cti.intel.ids import derived_id
 from cti.intel.models import ObjectRef, Relationship, Sighting, StixAlias, StixObject
+from cti.intel.signals import announce, graph_mark
 from cti.intel.validation import StixInvalid, normalize, parse_timestamp
 
 BATCH_SIZE = 500
+SIGHTING_LOCK_CLASS = 0x5167  # first key of the advisory locks on sighting pairs
 
 
 @dataclass
@@ -77,6 +82,7 @@ def _columns(obj: dict) -> dict[str, Any]:
         value = obj.get("pattern") if stix_type == "indicator" else ""
     return {
         "type": stix_type,
+        "subtype": _subtype(obj),
         "name": str(obj.get("name") or "")[:512],
         "value": str(value if value is not None else "")[:2048],
         "properties": obj,
@@ -86,6 +92,20 @@ def _columns(obj: dict) -> dict[str, Any]:
         "modified": _stamp(obj, "modified"),
         "marking_refs": list(obj.get("object_marking_refs", [])),
     }
+
+
+LOCATION_KINDS = ("city", "administrative_area", "country", "region")
+
+
+def _subtype(obj: dict) -> str:
+    if obj["type"] == "identity":
+        return str(obj.get("identity_class") or "")[:64]
+    if obj["type"] == "location":
+        explicit = obj.get("x_opencti_location_type")
+        if explicit:
+            return str(explicit).lower()[:64]
+        return next((kind for kind in LOCATION_KINDS if obj.get(kind)), "")
+    return ""
 
 
 def resolve_ids(stix_ids: Iterable[str]) -> dict[str, int]:
@@ -134,6 +154,7 @@ def _upsert_nodes(objs: list[dict], aliases: dict[str, str], owner, result: Impo
         StixObject.objects.bulk_update(
             changed,
             [
+                "subtype",
                 "name",
                 "value",
                 "properties",
@@ -228,37 +249,91 @@ def _link_sightings(pending: list[dict], owner, result: ImportResult) -> list[di
     return waiting
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _sighting_rest(properties: dict) -> dict:
+    """A sighting's properties less its count, dates and merge bookkeeping."""
+    skip = ("count", "first_seen", "last_seen", SIGHTING_PARTS)
+    return {k: v for k, v in properties.items() if k not in skip}
+
+
+def _sighting_parts(sighting: Sighting) -> dict[str, list]:
+    """What each id merged into the row brought: {stix id: [count, first_seen, last_seen]}."""
+    parts = sighting.node.properties.get(SIGHTING_PARTS)
+    if parts:
+        return {stix_id: list(part) for stix_id, part in parts.items()}
+    own = [sighting.count, _iso(sighting.first_seen), _iso(sighting.last_seen)]
+    return {sighting.node.stix_id: own}
+
+
+def _save_sighting(sighting: Sighting, parts: dict[str, list], properties: dict) -> None:
+    """The row's count is the sum of its parts and its dates their span."""
+    sighting.count = sum(part[0] for part in parts.values())
+    firsts = [parse_timestamp(part[1], "first_seen") for part in parts.values() if part[1]]
+    lasts = [parse_timestamp(part[2], "last_seen") for part in parts.values() if part[2]]
+    sighting.first_seen, sighting.last_seen = min(firsts, default=None), max(lasts, default=None)
+    properties = {k: v for k, v in properties.items() if k != SIGHTING_PARTS}
+    if len(parts) > 1:  # kept with the node, never exported (selectors.sighting_stix drops it)
+        properties[SIGHTING_PARTS] = parts
+    sighting.false_positive = bool(properties.get("x_opencti_negative", False))
+    sighting.save(update_fields=["count", "first_seen", "last_seen", "false_positive"])
+    columns = {k: v for k, v in _columns(properties).items() if k != "type"}
+    StixObject.objects.filter(pk=sighting.pk).update(**columns, last_updated=timezone.now())
+    sighting.node.properties = properties
+
+
+def _lock_sighting_pair(sighting_of: int, where_sighted: int | None) -> None:
+    """On PostgreSQL, writers of one (sighting_of, where_sighted) pair take turns until their
+    transaction ends, so that two concurrent imports merge instead of both adding a row."""
+    if connection.vendor != "postgresql" or connection.get_autocommit():
+        return
+    key = zlib.crc32(f"{sighting_of}:{where_sighted}".encode()) - 2**31
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SIGHTING_LOCK_CLASS, key])
+
+
 def record_sighting(
     obj: dict, *, sighting_of: int, where_sighted: int | None, owner, result: ImportResult
 ) -> Sighting:
-    """Upsert one (sighting_of, where_sighted) sighting: the same id replaces; another id of the
-    same pair within the dedup window adds its count and widens the dates."""
+    """Upsert one (sighting_of, where_sighted) sighting. Another id of the same pair within the
+    dedup window is merged into the row: the row's count is the sum of what each id brought, its
+    dates their span. The same id again replaces what that id brought (so re-importing a bundle
+    changes nothing); an id posted with exactly the row's totals (an export) changes only the
+    other properties."""
     count = obj.get("count", 1)
     first_seen, last_seen = _stamp(obj, "first_seen"), _stamp(obj, "last_seen")
+    part = [count, _iso(first_seen), _iso(last_seen)]
+    _lock_sighting_pair(sighting_of, where_sighted)
     pks = resolve_ids([obj["id"]])
     if obj["id"] in pks:
-        sighting = Sighting.objects.select_for_update().filter(node_id=pks[obj["id"]]).first()
+        sighting = (
+            Sighting.objects.select_for_update()
+            .select_related("node")
+            .filter(node_id=pks[obj["id"]])
+            .first()
+        )
         if sighting is not None:
-            if (sighting.count, sighting.first_seen, sighting.last_seen) != (
-                count,
-                first_seen,
-                last_seen,
-            ) or sighting.node.properties != obj:
-                sighting.count, sighting.first_seen, sighting.last_seen = (
-                    count,
-                    first_seen,
-                    last_seen,
-                )
-                sighting.false_positive = bool(obj.get("x_opencti_negative", False))
-                sighting.save()
-                StixObject.objects.filter(pk=sighting.pk).update(properties=obj)
-                result.updated.append(obj["id"])
-            else:
+            node = sighting.node
+            own = node.stix_id == obj["id"]
+            before = _sighting_parts(sighting)
+            parts = {k: list(v) for k, v in before.items()}
+            totals = (sighting.count, sighting.first_seen, sighting.last_seen)
+            if not (own and (count, first_seen, last_seen) == totals):
+                parts[obj["id"]] = part
+            properties = obj if own else node.properties
+            if parts == before and _sighting_rest(properties) == _sighting_rest(node.properties):
                 result.unchanged.append(obj["id"])
+                return sighting
+            _save_sighting(sighting, parts, properties)
+            result.updated.append(obj["id"])
             return sighting
     window = sighting_window()
-    near = Sighting.objects.select_for_update().filter(
-        sighting_of_id=sighting_of, where_sighted_id=where_sighted
+    near = (
+        Sighting.objects.select_for_update()
+        .select_related("node")
+        .filter(sighting_of_id=sighting_of, where_sighted_id=where_sighted)
     )
     if first_seen:
         near = near.filter(
@@ -270,10 +345,9 @@ def record_sighting(
         )
     existing = near.order_by("-last_seen").first()
     if existing is not None:
-        existing.count += count
-        existing.first_seen = min(filter(None, (existing.first_seen, first_seen)), default=None)
-        existing.last_seen = max(filter(None, (existing.last_seen, last_seen)), default=None)
-        existing.save(update_fields=["count", "first_seen", "last_seen"])
+        parts = _sighting_parts(existing)
+        parts[obj["id"]] = part
+        _save_sighting(existing, parts, existing.node.properties)
         StixAlias.objects.get_or_create(stix_id=obj["id"], defaults={"node_id": existing.pk})
         result.updated.append(existing.node.stix_id)
         return existing
@@ -333,6 +407,7 @@ def import_objects(
 ) -> ImportResult:
     result = ImportResult()
     pending = _Pending()
+    mark = graph_mark()
     for batch in _chunks(objects, batch_size):
         nodes, aliases = [], {}
         for raw in batch:
@@ -374,6 +449,8 @@ def import_objects(
             result.reject(sighting, "sighting_of_ref or where_sighted_refs not found")
         _link_containers(pending.container_refs, result)
         _link_authors(pending.created_by)
+        changed = list(resolve_ids(result.updated).values()) if result.updated else []
+        announce(mark, changed)
     return result
 
 
@@ -401,18 +478,32 @@ def _only(result: ImportResult, stix_id: str) -> StixObject:
 
 
 def intel_object_create(*, user, data: dict) -> StixObject:
-    obj, _ = _normalized_or_400(data["stix"])
-    result = import_objects([obj], owner=getattr(user, "owner", None))
+    obj, alias = _normalized_or_400(data["stix"])
+    # import the posted id (an observable's random id becomes an alias of its deterministic id)
+    result = import_objects([{**obj, "id": alias or obj["id"]}], owner=getattr(user, "owner", None))
     return _only(result, obj["id"])
 
 
 def intel_object_update(*, user, instance: StixObject, data: dict) -> StixObject:
     """A partial update: the given properties replace the stored ones; id and type stay."""
+    from cti.api.errors import V3Error
     from cti.intel.selectors import stix_of
+    from cti.intel.validation import format_timestamp
 
+    if not isinstance(instance, StixObject):  # a Relationship or Sighting row: its node
+        instance = instance.node
     merged = {**stix_of(instance), **data["stix"], "id": instance.stix_id, "type": instance.type}
-    merged.pop("modified", None)
+    if "modified" in merged:  # an update is a new version (an older one would be ignored)
+        stamp = datetime.now(tz=UTC)
+        if instance.modified and instance.modified >= stamp:
+            stamp = instance.modified + timedelta(milliseconds=1)
+        merged["modified"] = format_timestamp(stamp)
     obj, _ = _normalized_or_400(merged)
+    if obj["id"] != instance.stix_id:
+        raise V3Error(
+            "The update changes the properties that make this observable's id; "
+            "create a new observable instead."
+        )
     if instance.type == SIGHTING:
         obj.pop("where_sighted_refs", None)
         sighting = Sighting.objects.get(pk=instance.pk)
@@ -423,6 +514,7 @@ def intel_object_update(*, user, instance: StixObject, data: dict) -> StixObject
             owner=instance.owner,
             result=ImportResult(),
         )
+        announce(graph_mark(), [instance.pk])
         return StixObject.objects.get(pk=instance.pk)
     result = import_objects([obj], owner=instance.owner)
     return _only(result, obj["id"])

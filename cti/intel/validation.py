@@ -17,7 +17,7 @@ from cti.intel.choices import (
     RELATIONSHIP,
     SIGHTING,
 )
-from cti.intel.ids import observable_id, random_id
+from cti.intel.ids import observable_id, random_id, spec_hashes
 
 ID_RE = re.compile(
     r"^([a-z0-9][a-z0-9-]*)--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
@@ -198,6 +198,20 @@ def _relationship(obj: dict) -> None:
     for key in ("source_ref", "target_ref"):
         if not isinstance(obj[key], str) or not ID_RE.match(obj[key]):
             raise StixInvalid(f"relationship {key} is not a STIX id: {obj[key]!r}")
+    if obj.get("start_time") and obj.get("stop_time") and parse_timestamp(
+        obj["stop_time"], "stop_time"
+    ) <= parse_timestamp(obj["start_time"], "start_time"):
+        raise StixInvalid("relationship stop_time must be later than start_time")
+
+
+def _observed_data(obj: dict) -> None:
+    number = obj["number_observed"]
+    if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 999_999_999:
+        raise StixInvalid("observed-data number_observed must be an integer from 1 to 999999999")
+    if parse_timestamp(obj["last_observed"], "last_observed") < parse_timestamp(
+        obj["first_observed"], "first_observed"
+    ):
+        raise StixInvalid("observed-data last_observed must not be before first_observed")
 
 
 def _opinion(obj: dict) -> None:
@@ -221,6 +235,7 @@ _SPECIFIC = {
     "indicator": _indicator,
     "sighting": _sighting,
     "relationship": _relationship,
+    "observed-data": _observed_data,
     "opinion": _opinion,
     "autonomous-system": _asn,
     "malware": _malware,
@@ -256,6 +271,8 @@ def normalize(raw: Any, now: datetime | None = None) -> tuple[dict, str | None]:
     _check_type_specific(obj)
     alias = None
     if stix_type in OBSERVABLE_TYPES:
+        if isinstance(obj.get("hashes"), dict):
+            obj["hashes"] = spec_hashes(obj["hashes"])
         deterministic = observable_id(stix_type, obj)
         if deterministic and given_id and given_id != deterministic:
             alias = given_id

@@ -1,0 +1,559 @@
+"""Materialise rule consequences and keep them true.
+
+Insertion is semi-naive: a round evaluates every active rule's SQL join restricted to facts
+newer than the previous round's watermark, inserts the new facts and explanations in bounded
+batches, and stops when a round adds nothing (cycles in the data terminate: a fact is one row
+and an explanation is unique per rule and sources).
+
+Deletion is delete-and-rederive: every explanation resting on a removed fact is dropped, facts
+left with none (and not asserted by a user or an import) go too, transitively; then the rules
+run again over what remains, so facts with another derivation come back and facts held up only
+by each other (cycles) stay gone."""
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, Max, OuterRef, Q
+
+from cti.intel.choices import RELATIONSHIP, SIGHTING
+from cti.intel.ids import derived_id
+from cti.intel.models import (
+    Explanation,
+    ExplanationSource,
+    ObjectRef,
+    Relationship,
+    Sighting,
+    StixObject,
+)
+from cti.intel.validation import format_timestamp
+from rules.compiler import compile_rule
+from rules.dsl import InferIncident, InferRef, InferRel, InferSighting, RuleDefinition
+
+BATCH = 2000
+MAX_ROUNDS = 100
+
+
+@dataclass(frozen=True)
+class Watermark:
+    node: int
+    ref: int
+
+    @classmethod
+    def now(cls) -> "Watermark":
+        return cls(
+            StixObject.objects.aggregate(m=Max("pk"))["m"] or 0,
+            ObjectRef.objects.aggregate(m=Max("pk"))["m"] or 0,
+        )
+
+
+def _digest(rule_id: str, head: int, sources: list[tuple[str, int]]) -> str:
+    text = f"{rule_id}|{head}|" + ",".join(f"{k}:{i}" for k, i in sorted(sources))
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _stix_ids(pks: Iterable[int]) -> dict[int, str]:
+    return dict(StixObject.objects.filter(pk__in=set(pks)).values_list("pk", "stix_id"))
+
+
+# ---- facts ------------------------------------------------------------------------------
+
+
+def _relationship_facts(rel_type: str, pairs: set[tuple[int, int]]) -> dict[tuple, int]:
+    """Node ids of the (source, target) relationships of a type, created where missing."""
+    sources = {s for s, _ in pairs}
+    existing: dict[tuple, int] = {}
+    for s, t, node in (
+        Relationship.objects.filter(
+            relationship_type=rel_type, source_id__in=sources, target_id__in={t for _, t in pairs}
+        )
+        .order_by("pk")
+        .values_list("source_id", "target_id", "node_id")
+    ):
+        existing.setdefault((s, t), node)
+    missing = pairs - existing.keys()
+    if missing:
+        stix = _stix_ids({p for pair in missing for p in pair})
+        keys = {
+            pair: derived_id(RELATIONSHIP, rel_type, stix[pair[0]], stix[pair[1]])
+            for pair in missing
+        }
+        StixObject.objects.bulk_create(
+            [
+                StixObject(
+                    stix_id=keys[(s, t)],
+                    type=RELATIONSHIP,
+                    asserted=False,
+                    inferred=True,
+                    properties={
+                        "type": RELATIONSHIP,
+                        "spec_version": "2.1",
+                        "id": keys[(s, t)],
+                        "relationship_type": rel_type,
+                        "source_ref": stix[s],
+                        "target_ref": stix[t],
+                    },
+                )
+                for s, t in missing
+            ],
+            ignore_conflicts=True,
+        )
+        nodes = dict(
+            StixObject.objects.filter(stix_id__in=keys.values()).values_list("stix_id", "pk")
+        )
+        Relationship.objects.bulk_create(
+            [
+                Relationship(
+                    node_id=nodes[keys[(s, t)]],
+                    relationship_type=rel_type,
+                    source_id=s,
+                    target_id=t,
+                    asserted=False,
+                    inferred=True,
+                )
+                for s, t in missing
+            ],
+            ignore_conflicts=True,
+        )
+        existing.update({pair: nodes[keys[pair]] for pair in missing})
+    return existing
+
+
+def _sighting_facts(pairs: set[tuple[int, int]]) -> dict[tuple, int]:
+    existing: dict[tuple, int] = {}
+    for of, where, node in (
+        Sighting.objects.filter(
+            sighting_of_id__in={o for o, _ in pairs}, where_sighted_id__in={w for _, w in pairs}
+        )
+        .order_by("pk")
+        .values_list("sighting_of_id", "where_sighted_id", "node_id")
+    ):
+        existing.setdefault((of, where), node)
+    missing = pairs - existing.keys()
+    if missing:
+        stix = _stix_ids({p for pair in missing for p in pair})
+        keys = {pair: derived_id(SIGHTING, stix[pair[0]], stix[pair[1]]) for pair in missing}
+        StixObject.objects.bulk_create(
+            [
+                StixObject(
+                    stix_id=keys[(o, w)],
+                    type=SIGHTING,
+                    asserted=False,
+                    inferred=True,
+                    properties={
+                        "type": SIGHTING,
+                        "spec_version": "2.1",
+                        "id": keys[(o, w)],
+                        "sighting_of_ref": stix[o],
+                        "where_sighted_refs": [stix[w]],
+                    },
+                )
+                for o, w in missing
+            ],
+            ignore_conflicts=True,
+        )
+        nodes = dict(
+            StixObject.objects.filter(stix_id__in=keys.values()).values_list("stix_id", "pk")
+        )
+        Sighting.objects.bulk_create(
+            [
+                Sighting(
+                    node_id=nodes[keys[(o, w)]],
+                    sighting_of_id=o,
+                    where_sighted_id=w,
+                    count=0,
+                    asserted=False,
+                    inferred=True,
+                )
+                for o, w in missing
+            ],
+            ignore_conflicts=True,
+        )
+        existing.update({pair: nodes[keys[pair]] for pair in missing})
+    return existing
+
+
+def _ref_facts(pairs: set[tuple[int, int]]) -> dict[tuple, int]:
+    ObjectRef.objects.bulk_create(
+        [ObjectRef(container_id=c, member_id=m, asserted=False, inferred=True) for c, m in pairs],
+        ignore_conflicts=True,
+    )
+    return {
+        (c, m): pk
+        for c, m, pk in ObjectRef.objects.filter(
+            container_id__in={c for c, _ in pairs}, member_id__in={m for _, m in pairs}
+        ).values_list("container_id", "member_id", "pk")
+        if (c, m) in pairs
+    }
+
+
+def _incident_facts(rows: list[tuple[int, int, int]]) -> dict[tuple, int]:
+    """(indicator, target, sighting) -> incident node; grouped per sighting (as OpenCTI) or
+    per indicator, target and time window (CTI_INCIDENT_GROUPING_DAYS > 0)."""
+    window = getattr(settings, "CTI_INCIDENT_GROUPING_DAYS", 0)
+    sightings = {s.pk: s for s in Sighting.objects.filter(pk__in={r[2] for r in rows})}
+    nodes = {n.pk: n for n in StixObject.objects.filter(pk__in={p for r in rows for p in r})}
+    keys = {}
+    for a, c, s in rows:
+        sighting = sightings[s]
+        if window:
+            seen = sighting.first_seen or sighting.last_seen
+            bucket = str(int(seen.timestamp() // (window * 86400))) if seen else "undated"
+            keys[(a, c, s)] = derived_id("incident", nodes[a].stix_id, nodes[c].stix_id, bucket)
+        else:
+            keys[(a, c, s)] = derived_id(
+                "incident", nodes[a].stix_id, nodes[c].stix_id, nodes[s].stix_id
+            )
+    new = []
+    for (a, c, s), stix_id in keys.items():
+        indicator, sighting = nodes[a], sightings[s]
+        props = indicator.properties
+        confidence = indicator.confidence or 0
+        severity = (
+            "critical"
+            if confidence >= 90
+            else "high"
+            if confidence >= 70
+            else "medium"
+            if confidence >= 40
+            else "low"
+        )
+        obj = {
+            "type": "incident",
+            "spec_version": "2.1",
+            "id": stix_id,
+            "name": f"Sighting on valid indicator {indicator.name or indicator.stix_id}",
+            "description": "Automatically generated incident based on indicator pattern: "
+            f"{props.get('pattern', '')}",
+            "incident_type": "alert",
+            "severity": severity,
+            "source": f"sighting in {nodes[c].name or nodes[c].stix_id}",
+        }
+        for key in ("first_seen", "last_seen"):
+            if getattr(sighting, key):
+                obj[key] = format_timestamp(getattr(sighting, key))
+        new.append(
+            StixObject(
+                stix_id=stix_id,
+                type="incident",
+                name=obj["name"][:512],
+                properties=obj,
+                asserted=False,
+                inferred=True,
+                confidence=indicator.confidence,
+                marking_refs=indicator.marking_refs,
+            )
+        )
+    StixObject.objects.bulk_create(new, ignore_conflicts=True)
+    pks = dict(
+        StixObject.objects.filter(stix_id__in=set(keys.values())).values_list("stix_id", "pk")
+    )
+    return {row: pks[stix_id] for row, stix_id in keys.items()}
+
+
+# ---- explanations -----------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    rule: str
+    head: int
+    fact_node: int | None
+    fact_ref: int | None
+    sources: list[tuple[str, int]]
+
+
+def _record(pending: list[_Pending]) -> int:
+    """Insert the explanations not stored yet; flag their facts inferred. Returns how many."""
+    if not pending:
+        return 0
+    for p in pending:
+        p.digest = _digest(p.rule, p.head, p.sources)  # type: ignore[attr-defined]
+    known = set(
+        Explanation.objects.filter(digest__in={p.digest for p in pending}).values_list(  # type: ignore[attr-defined]
+            "rule", "node_id", "object_ref_id", "digest"
+        )
+    )
+    fresh, seen = [], set()
+    for p in pending:
+        key = (p.rule, p.fact_node, p.fact_ref, p.digest)  # type: ignore[attr-defined]
+        if key not in known and key not in seen:
+            seen.add(key)
+            fresh.append(p)
+    names = _source_names(fresh)
+    rows = Explanation.objects.bulk_create(
+        [
+            Explanation(
+                rule=p.rule,
+                node_id=p.fact_node,
+                object_ref_id=p.fact_ref,
+                sources=[names[src] for src in p.sources],
+                digest=p.digest,
+            )  # type: ignore
+            for p in fresh
+        ],
+        ignore_conflicts=connection.vendor != "postgresql",
+    )
+    if any(r.pk is None for r in rows):
+        ids = dict(
+            ((e.rule, e.node_id, e.object_ref_id, e.digest), e.pk)
+            for e in Explanation.objects.filter(digest__in={r.digest for r in rows})
+        )
+        for r in rows:
+            r.pk = ids.get((r.rule, r.node_id, r.object_ref_id, r.digest))
+    ExplanationSource.objects.bulk_create(
+        [
+            ExplanationSource(
+                explanation_id=row.pk, **({"node_id": i} if k == "node" else {"object_ref_id": i})
+            )
+            for row, p in zip(rows, fresh, strict=True)
+            for k, i in p.sources
+        ]
+    )
+    nodes = {p.fact_node for p in fresh if p.fact_node}
+    refs = {p.fact_ref for p in fresh if p.fact_ref}
+    StixObject.objects.filter(pk__in=nodes, inferred=False).update(inferred=True)
+    Relationship.objects.filter(pk__in=nodes, inferred=False).update(inferred=True)
+    Sighting.objects.filter(pk__in=nodes, inferred=False).update(inferred=True)
+    ObjectRef.objects.filter(pk__in=refs, inferred=False).update(inferred=True)
+    refresh_sighting_aggregates(nodes)
+    return len(fresh)
+
+
+def _source_names(pending: list[_Pending]) -> dict[tuple[str, int], str]:
+    """Explanations show their sources by STIX id (a container reference as
+    `ref:<container id>:<member id>`)."""
+    node_ids = {i for p in pending for k, i in p.sources if k == "node"}
+    ref_ids = {i for p in pending for k, i in p.sources if k == "ref"}
+    names = {("node", pk): stix for pk, stix in _stix_ids(node_ids).items()}
+    for pk, container, member in ObjectRef.objects.filter(pk__in=ref_ids).values_list(
+        "pk", "container__stix_id", "member__stix_id"
+    ):
+        names[("ref", pk)] = f"ref:{container}:{member}"
+    return names
+
+
+def refresh_sighting_aggregates(node_ids: set[int]) -> None:
+    """An inferred-only sighting counts the source sightings of all its explanations
+    (count SUM, first_seen MIN, last_seen MAX)."""
+    targets = list(Sighting.objects.filter(pk__in=node_ids, asserted=False))
+    if not targets:
+        return
+    sources = defaultdict(set)
+    for fact, source in ExplanationSource.objects.filter(
+        explanation__node_id__in=[t.pk for t in targets], node_id__isnull=False
+    ).values_list("explanation__node_id", "node_id"):
+        sources[fact].add(source)
+    base = {
+        s.pk: s
+        for s in Sighting.objects.filter(pk__in={i for ids in sources.values() for i in ids})
+    }
+    for target in targets:
+        used = [base[i] for i in sources[target.pk] if i in base]
+        target.count = sum(s.count for s in used) or 1
+        target.first_seen = min((s.first_seen for s in used if s.first_seen), default=None)
+        target.last_seen = max((s.last_seen for s in used if s.last_seen), default=None)
+    Sighting.objects.bulk_update(targets, ["count", "first_seen", "last_seen"])
+
+
+# ---- evaluation -------------------------------------------------------------------------
+
+
+def _apply_rows(rule: RuleDefinition, compiled, rows: list[tuple]) -> int:
+    width = len(compiled.head_vars)
+    index = {v: i for i, v in enumerate(compiled.head_vars)}
+    sources_of = [
+        [(src.kind, row[width + j]) for j, src in enumerate(compiled.sources)] for row in rows
+    ]
+    pending: list[_Pending] = []
+    for h, head in enumerate(rule.heads):
+        if isinstance(head, InferRel):
+            pairs = {(r[index[head.source]], r[index[head.target]]) for r in rows}
+            facts = _relationship_facts(head.type, pairs)
+            for r, src in zip(rows, sources_of, strict=True):
+                key = (r[index[head.source]], r[index[head.target]])
+                pending.append(_Pending(rule.id, h, facts[key], None, src))
+        elif isinstance(head, InferSighting):
+            pairs = {(r[index[head.of]], r[index[head.where]]) for r in rows}
+            facts = _sighting_facts(pairs)
+            for r, src in zip(rows, sources_of, strict=True):
+                pending.append(
+                    _Pending(
+                        rule.id, h, facts[(r[index[head.of]], r[index[head.where]])], None, src
+                    )
+                )
+        elif isinstance(head, InferRef):
+            pairs = {(r[index[head.container]], r[index[head.member]]) for r in rows}
+            facts = _ref_facts(pairs)
+            for r, src in zip(rows, sources_of, strict=True):
+                key = (r[index[head.container]], r[index[head.member]])
+                pending.append(_Pending(rule.id, h, None, facts[key], src))
+        elif isinstance(head, InferIncident):
+            sighting_of = [src[0][1] for src in sources_of]  # the sighting is the first fact
+            triples = [
+                (r[index[head.indicator]], r[index[head.target]], s)
+                for r, s in zip(rows, sighting_of, strict=True)
+            ]
+            incidents = _incident_facts(triples)
+            related = _relationship_facts("related-to", {(incidents[t], t[0]) for t in triples})
+            targets = _relationship_facts("targets", {(incidents[t], t[1]) for t in triples})
+            for t, src in zip(triples, sources_of, strict=True):
+                incident = incidents[t]
+                pending.append(_Pending(rule.id, h, incident, None, src))
+                pending.append(
+                    _Pending(
+                        rule.id,
+                        h + 100,
+                        related[(incident, t[0])],
+                        None,
+                        [*src, ("node", incident)],
+                    )
+                )
+                pending.append(
+                    _Pending(
+                        rule.id,
+                        h + 200,
+                        targets[(incident, t[1])],
+                        None,
+                        [*src, ("node", incident)],
+                    )
+                )
+    return _record(pending)
+
+
+def run_rule(rule: RuleDefinition, since: Watermark | None = None, progress=None) -> int:
+    """Evaluate one rule (restricted to facts newer than `since`), in bounded batches."""
+    compiled = compile_rule(rule, since.node if since else None, since.ref if since else None)
+    added = 0
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, compiled.params)
+        while rows := cursor.fetchmany(BATCH):
+            with transaction.atomic():
+                added += _apply_rows(rule, compiled, rows)
+            if progress:
+                progress(len(rows))
+    return added
+
+
+def evaluate(rules: list[RuleDefinition], since: Watermark | None = None, progress=None) -> int:
+    """Run rules to a fixpoint; `since=None` evaluates over all data (bulk activation)."""
+    total = 0
+    for _ in range(MAX_ROUNDS):
+        mark = Watermark.now()
+        added = sum(run_rule(rule, since, progress) for rule in rules)
+        total += added
+        if added == 0:
+            return total
+        since = mark
+    raise RuntimeError("rule evaluation did not reach a fixpoint")
+
+
+# ---- truth maintenance ------------------------------------------------------------------
+
+
+def _unsupported(nodes: set[int], refs: set[int]) -> tuple[set[int], set[int]]:
+    has_node_expl = Exists(Explanation.objects.filter(node_id=OuterRef("pk")))
+    has_ref_expl = Exists(Explanation.objects.filter(object_ref_id=OuterRef("pk")))
+    dead_nodes = set(
+        StixObject.objects.filter(pk__in=nodes, asserted=False)
+        .exclude(has_node_expl)
+        .values_list("pk", flat=True)
+    )
+    dead_refs = set(
+        ObjectRef.objects.filter(pk__in=refs, asserted=False)
+        .exclude(has_ref_expl)
+        .values_list("pk", flat=True)
+    )
+    for model, ids, expl in ((StixObject, nodes, has_node_expl), (ObjectRef, refs, has_ref_expl)):
+        model.objects.filter(pk__in=ids, asserted=True, inferred=True).exclude(expl).update(
+            inferred=False
+        )
+    Relationship.objects.filter(pk__in=nodes, asserted=True, inferred=True).exclude(
+        Exists(Explanation.objects.filter(node_id=OuterRef("pk")))
+    ).update(inferred=False)
+    Sighting.objects.filter(pk__in=nodes, asserted=True, inferred=True).exclude(
+        Exists(Explanation.objects.filter(node_id=OuterRef("pk")))
+    ).update(inferred=False)
+    return dead_nodes, dead_refs
+
+
+def _with_dependents(nodes: set[int], refs: set[int]) -> tuple[set[int], set[int]]:
+    """Deleting nodes deletes the edges and references that hang on them."""
+    nodes = set(nodes)
+    frontier = set(nodes)
+    while frontier:
+        edges = set(
+            Relationship.objects.filter(
+                Q(source_id__in=frontier) | Q(target_id__in=frontier)
+            ).values_list("pk", flat=True)
+        )
+        edges |= set(
+            Sighting.objects.filter(
+                Q(sighting_of_id__in=frontier) | Q(where_sighted_id__in=frontier)
+            ).values_list("pk", flat=True)
+        )
+        frontier = edges - nodes
+        nodes |= frontier
+    refs = set(refs) | set(
+        ObjectRef.objects.filter(Q(container_id__in=nodes) | Q(member_id__in=nodes)).values_list(
+            "pk", flat=True
+        )
+    )
+    return nodes, refs
+
+
+def retract(nodes: set[int], refs: set[int], *, rule_id: str | None = None) -> None:
+    """Drop what rests on the given facts (or, with rule_id and no facts, everything that rule
+    inferred), cascading to facts left unsupported."""
+    if rule_id is not None:
+        explanations = Explanation.objects.filter(rule=rule_id)
+    else:
+        explanations = Explanation.objects.filter(
+            Q(source_rows__node_id__in=nodes) | Q(source_rows__object_ref_id__in=refs)
+        )
+    while True:
+        ids = set(explanations.values_list("pk", flat=True))
+        if not ids:
+            return
+        touched = Explanation.objects.filter(pk__in=ids)
+        fact_nodes = set(touched.exclude(node_id=None).values_list("node_id", flat=True))
+        fact_refs = set(touched.exclude(object_ref_id=None).values_list("object_ref_id", flat=True))
+        ExplanationSource.objects.filter(explanation_id__in=ids).delete()
+        touched.delete()
+        dead_nodes, dead_refs = _unsupported(fact_nodes, fact_refs)
+        dead_nodes, dead_refs = _with_dependents(dead_nodes, dead_refs)
+        if not dead_nodes and not dead_refs:
+            return
+        explanations = Explanation.objects.filter(
+            Q(source_rows__node_id__in=dead_nodes)
+            | Q(source_rows__object_ref_id__in=dead_refs)
+            | Q(node_id__in=dead_nodes)
+            | Q(object_ref_id__in=dead_refs)
+        )
+        pending = set(explanations.values_list("pk", flat=True))
+        ObjectRef.objects.filter(pk__in=dead_refs).delete()
+        StixObject.objects.filter(pk__in=dead_nodes).delete()
+        explanations = Explanation.objects.filter(pk__in=pending)
+
+
+# ---- the engine's own writes are not graph changes to react to ---------------------------
+
+_writing: ContextVar[bool] = ContextVar("rules_engine_writing", default=False)
+
+
+@contextmanager
+def engine_writes():
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def engine_is_writing() -> bool:
+    return _writing.get()

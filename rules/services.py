@@ -1,0 +1,122 @@
+"""Rule manager: activation, deactivation and live processing of graph changes."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from cti.intel.models import ObjectRef, Relationship, Sighting
+from rules.definitions import RULES, RULES_BY_ID
+from rules.engine import Watermark, engine_writes, evaluate, retract
+from rules.models import GraphChange, RuleState, RuleStatus
+
+MAX_ATTEMPTS = 3
+
+
+def rule_states() -> dict[str, RuleState]:
+    existing = {s.rule_id: s for s in RuleState.objects.all()}
+    missing = [RuleState(rule_id=r.id) for r in RULES if r.id not in existing]
+    if missing:
+        RuleState.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {s.rule_id: s for s in RuleState.objects.all()}
+    return existing
+
+
+def active_rules() -> list:
+    active = set(RuleState.objects.filter(active=True).values_list("rule_id", flat=True))
+    return [r for r in RULES if r.id in active]
+
+
+@transaction.atomic
+def rule_set_active(rule_id: str, active: bool) -> RuleState:
+    """Flip the flag and enqueue the background work (on commit)."""
+    from rules.tasks import activate_rule, deactivate_rule
+
+    rule_states()
+    state = RuleState.objects.select_for_update().get(rule_id=rule_id)
+    if state.active == active and state.status not in (RuleStatus.FAILED,):
+        return state
+    state.active = active
+    state.status = RuleStatus.ACTIVATING if active else RuleStatus.DEACTIVATING
+    state.processed, state.total, state.errors = 0, 0, []
+    state.started, state.finished = timezone.now(), None
+    state.save()
+    task = activate_rule if active else deactivate_rule
+    transaction.on_commit(lambda: task.delay(rule_id))
+    return state
+
+
+def _progress(rule_id: str):
+    def tick(rows: int) -> None:
+        RuleState.objects.filter(rule_id=rule_id).update(processed=_F("processed") + rows)
+
+    return tick
+
+
+def _F(name):
+    from django.db.models import F
+
+    return F(name)
+
+
+def run_activation(rule_id: str) -> int:
+    """Materialise the rule's consequences over all data (idempotent: a rerun after a crash
+    ends in the same state)."""
+    total = Relationship.objects.count() + Sighting.objects.count() + ObjectRef.objects.count()
+    RuleState.objects.filter(rule_id=rule_id).update(total=total, processed=0)
+    with engine_writes():
+        added = evaluate(active_rules(), None, _progress(rule_id))
+    RuleState.objects.filter(rule_id=rule_id, active=True).update(
+        status=RuleStatus.ACTIVE, finished=timezone.now(), inferred=_count(rule_id)
+    )
+    return added
+
+
+def run_deactivation(rule_id: str) -> None:
+    """Remove everything the rule created and only that: facts still supported by another
+    rule stay; facts derived from the removed ones are re-derived or go."""
+    with engine_writes(), transaction.atomic():
+        retract(set(), set(), rule_id=rule_id)
+    with engine_writes():
+        evaluate(active_rules(), None)
+    RuleState.objects.filter(rule_id=rule_id, active=False).update(
+        status=RuleStatus.INACTIVE, finished=timezone.now(), inferred=0
+    )
+
+
+def _count(rule_id: str) -> int:
+    from cti.intel.models import Explanation
+
+    return Explanation.objects.filter(rule=rule_id).count()
+
+
+def process_graph_changes(limit: int = 500) -> int:
+    """Apply pending graph changes: retract what removals and changes undermine, then
+    evaluate the active rules over the new facts (and re-derive after a retraction)."""
+    changes = list(GraphChange.objects.filter(parked=False).order_by("pk")[:limit])
+    if not changes:
+        return 0
+    rules = active_rules()
+    try:
+        removed_nodes = {n for c in changes if c.kind != GraphChange.Kind.ADDED for n in c.nodes}
+        removed_refs = {r for c in changes if c.kind != GraphChange.Kind.ADDED for r in c.refs}
+        marks = [c for c in changes if c.kind == GraphChange.Kind.ADDED]
+        with engine_writes():
+            if removed_nodes or removed_refs:
+                with transaction.atomic():
+                    retract(removed_nodes, removed_refs)
+                evaluate(rules, None)
+            elif marks:
+                since = Watermark(min(c.node_mark for c in marks), min(c.ref_mark for c in marks))
+                evaluate(rules, since)
+    except Exception as exc:  # retried, then parked where admins see it; never skipped
+        for change in changes:
+            change.attempts += 1
+            change.error = repr(exc)[:2000]
+            change.parked = change.attempts >= MAX_ATTEMPTS
+        GraphChange.objects.bulk_update(changes, ["attempts", "error", "parked"])
+        raise
+    GraphChange.objects.filter(pk__in=[c.pk for c in changes]).delete()
+    return len(changes)
+
+
+def rule_definition(rule_id: str):
+    return RULES_BY_ID.get(rule_id)
