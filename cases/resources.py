@@ -40,6 +40,29 @@ register_formatter("Assignee", lambda value: value)
 register_choice_aliases("resolution", dict(ch.RESOLUTION_ALIASES))
 
 
+def case_id_specs(*, required: bool, description: str = "") -> list[FieldSpec]:
+    """caseId / caseXid: one of them names the parent case on create."""
+    return [
+        FieldSpec(
+            "caseId",
+            "Integer",
+            C,
+            attr="case_id",
+            required=required,
+            required_alt="caseXid",
+            description=description or "The case",
+        ),
+        FieldSpec(
+            "caseXid",
+            "String",
+            C,
+            getter=lambda o: o.case.xid,
+            required=required,
+            required_alt="caseId",
+        ),
+    ]
+
+
 def assignee_spec(access: Access = Access.CU) -> FieldSpec:
     return FieldSpec(
         "assignee",
@@ -102,21 +125,10 @@ NOTES = register_resource(
         select=("author", "case"),
         fields=[
             FieldSpec("id", "Integer", RO),
-            FieldSpec(
-                "caseId",
-                "Integer",
-                C,
-                attr="case_id",
-                required_alt="caseXid",
-                description="The case the note belongs to; not needed when a task, artifact or "
-                "workflow event is given",
-            ),
-            FieldSpec(
-                "caseXid",
-                "String",
-                C,
-                getter=lambda n: n.case.xid,
-                required_alt="caseId",
+            *case_id_specs(
+                required=False,
+                description="The case the note belongs to; not needed when a task, artifact "
+                "or workflow event is given",
             ),
             FieldSpec("artifactId", "Integer", C, attr="artifact_id"),
             FieldSpec("taskId", "Integer", C, attr="task_id"),
@@ -172,15 +184,9 @@ ARTIFACTS = register_resource(
         select=("artifact_type", "case", "observable"),
         fields=[
             FieldSpec("id", "Integer", RO),
-            FieldSpec(
-                "caseId",
-                "Integer",
-                C,
-                attr="case_id",
-                required_alt="caseXid",
-                description="The case; not needed when taskId or taskXid is given",
+            *case_id_specs(
+                required=False, description="The case; not needed when taskId or taskXid is given"
             ),
-            FieldSpec("caseXid", "String", C, getter=lambda a: a.case.xid, required_alt="caseId"),
             FieldSpec("taskId", "Integer", C, attr="task_id"),
             FieldSpec("taskXid", "String", C, write_only=True),
             FieldSpec(
@@ -276,17 +282,7 @@ TASKS = register_resource(
         fields=[
             FieldSpec("id", "Integer", RO),
             FieldSpec("xid", "String", C, max_length=100),
-            FieldSpec(
-                "caseId", "Integer", C, attr="case_id", required=True, required_alt="caseXid"
-            ),
-            FieldSpec(
-                "caseXid",
-                "String",
-                C,
-                getter=lambda t: t.case.xid,
-                required=True,
-                required_alt="caseId",
-            ),
+            *case_id_specs(required=True),
             FieldSpec("name", "String", CU, required=True, max_length=255),
             FieldSpec("description", "String", CU),
             FieldSpec("workflowPhase", "Integer", C, attr="workflow_phase", min_value=0),
@@ -349,17 +345,7 @@ WORKFLOW_EVENTS = register_resource(
         ordering=("event_date", "id"),
         fields=[
             FieldSpec("id", "Integer", RO),
-            FieldSpec(
-                "caseId", "Integer", C, attr="case_id", required=True, required_alt="caseXid"
-            ),
-            FieldSpec(
-                "caseXid",
-                "String",
-                C,
-                getter=lambda e: e.case.xid,
-                required=True,
-                required_alt="caseId",
-            ),
+            *case_id_specs(required=True),
             FieldSpec("summary", "String", CU, required=True, max_length=65500),
             FieldSpec("eventDate", "Date", CU, attr="event_date"),
             FieldSpec("dateAdded", "Date", RO, attr="date_added"),
@@ -429,17 +415,7 @@ CASE_ATTRIBUTES = register_resource(
         select=("attribute_type", "created_by", "case"),
         fields=[
             FieldSpec("id", "Integer", RO),
-            FieldSpec(
-                "caseId", "Integer", C, attr="case_id", required=True, required_alt="caseXid"
-            ),
-            FieldSpec(
-                "caseXid",
-                "String",
-                C,
-                getter=lambda a: a.case.xid,
-                required=True,
-                required_alt="caseId",
-            ),
+            *case_id_specs(required=True),
             FieldSpec(
                 "type",
                 "String",

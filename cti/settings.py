@@ -145,6 +145,8 @@ if CTI_PAGING_LINKS not in {"absolute", "relative", "auto"}:
 CTI_OWNER_NAME = env.str("CTI_OWNER_NAME", default="Default Organization")
 CTI_SLA_DETECTION = timedelta(hours=env.float("CTI_SLA_DETECTION_HOURS", default=24))
 CTI_SIGHTING_DEDUP_DAYS = env.int("CTI_SIGHTING_DEDUP_DAYS", default=30)
+# 0: one incident per sighting (as OpenCTI); N: one per (indicator, target, N-day window)
+CTI_INCIDENT_GROUPING_DAYS = env.int("CTI_INCIDENT_GROUPING_DAYS", default=0)
 CTI_SLA_RESPONSE = timedelta(hours=env.float("CTI_SLA_RESPONSE_HOURS", default=72))
 
 # Celery: Redis in production; the embedded default uses kombu's filesystem transport.

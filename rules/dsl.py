@@ -19,27 +19,10 @@ Heads
 
 from dataclasses import dataclass, field
 
+from cti.intel.choices import OBSERVABLE_TYPES
+
 # type families as OpenCTI matches them (a type and its parents)
-OBSERVABLE = (
-    "artifact",
-    "autonomous-system",
-    "directory",
-    "domain-name",
-    "email-addr",
-    "email-message",
-    "file",
-    "ipv4-addr",
-    "ipv6-addr",
-    "mac-addr",
-    "mutex",
-    "network-traffic",
-    "process",
-    "software",
-    "url",
-    "user-account",
-    "windows-registry-key",
-    "x509-certificate",
-)
+OBSERVABLE = OBSERVABLE_TYPES
 IDENTITY = ("identity",)
 LOCATION = ("location",)
 CONTAINERS = ("report", "x-cti-case")
