@@ -52,7 +52,9 @@ SIGHTINGS = register_resource(
         model=Sighting,
         tql=tql.SIGHTINGS,
         fields=[],
-        select=("node__sighting__where_sighted",),
+        # node.sighting is this very row (Django caches the reverse side), so its where_sighted
+        # is what must be joined
+        select=("node", "where_sighted"),
         prefetch=(_explanations("node__explanations"),),
         renderer=lambda sighting, expand: node_json(sighting.node),
         key_field="node__stix_id",

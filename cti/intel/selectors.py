@@ -74,33 +74,51 @@ def neighbourhood(node_ids: set[int]) -> set[int]:
 
 
 def with_dependencies(node_ids: set[int]) -> set[int]:
-    """Add what the objects reference (endpoints, authors, container members) so that an export
-    stands on its own."""
+    """Add what the objects reference (endpoints, authors, markings, container members, a
+    sighting's observed data) so that an export stands on its own."""
     found = set(node_ids)
     frontier = set(node_ids)
     while frontier:
         new: set[int] = set()
-        for source, target in Relationship.objects.filter(pk__in=frontier).values_list(
-            "source_id", "target_id"
-        ):
-            new |= {source, target}
-        for of, where in Sighting.objects.filter(pk__in=frontier).values_list(
-            "sighting_of_id", "where_sighted_id"
-        ):
-            new |= {of} | ({where} if where else set())
-        new |= set(
-            StixObject.objects.filter(pk__in=frontier, created_by__isnull=False).values_list(
-                "created_by_id", flat=True
-            )
-        )
-        new |= set(
-            ObjectRef.objects.filter(container_id__in=frontier, asserted=True).values_list(
-                "member_id", flat=True
-            )
-        )
+        for chunk in _id_chunks(frontier):
+            new |= _dependencies(chunk)
         frontier = new - found
         found |= new
     return found
+
+
+def _id_chunks(ids: set[int], size: int = 5000) -> Iterator[list[int]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def _dependencies(chunk: list[int]) -> set[int]:
+    new: set[int] = set()
+    for source, target in Relationship.objects.filter(pk__in=chunk).values_list(
+        "source_id", "target_id"
+    ):
+        new |= {source, target}
+    refs: set[str] = set()
+    for of, where, observed in Sighting.objects.filter(pk__in=chunk).values_list(
+        "sighting_of_id", "where_sighted_id", "observed_data_refs"
+    ):
+        new |= {of} | ({where} if where else set())
+        refs.update(observed or ())
+    for author, markings in StixObject.objects.filter(pk__in=chunk).values_list(
+        "created_by_id", "marking_refs"
+    ):
+        if author:
+            new.add(author)
+        refs.update(markings or ())
+    new |= set(
+        ObjectRef.objects.filter(container_id__in=chunk, asserted=True).values_list(
+            "member_id", flat=True
+        )
+    )
+    if refs:  # markings and observed data named by STIX id (built-in TLP included)
+        new |= set(StixObject.objects.filter(stix_id__in=refs).values_list("pk", flat=True))
+    return new
 
 
 def case_contents(case_node_id: int) -> set[int]:

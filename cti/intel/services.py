@@ -407,6 +407,7 @@ def import_objects(
 ) -> ImportResult:
     result = ImportResult()
     pending = _Pending()
+    generated: dict[str, list[str]] = {}  # ids whose created/modified the service filled in
     mark = graph_mark()
     for batch in _chunks(objects, batch_size):
         nodes, aliases = [], {}
@@ -416,6 +417,9 @@ def import_objects(
             except StixInvalid as exc:
                 result.reject(raw, exc.reason)
                 continue
+            stamped = [k for k in ("created", "modified") if k in obj and k not in raw]
+            if stamped:
+                generated[obj["id"]] = stamped
             if obj["type"] == RELATIONSHIP:
                 pending.relationships.append(obj)
             elif obj["type"] == SIGHTING:
@@ -428,10 +432,13 @@ def import_objects(
                 pending.container_refs[obj["id"]] = list(obj["object_refs"])
             if obj.get("created_by_ref"):
                 pending.created_by[obj["id"]] = obj["created_by_ref"]
+        _keep_stored_stamps(nodes, generated)
         with transaction.atomic():
             _upsert_nodes(_last_version(nodes), aliases, owner, result)
         if progress:
             progress(len(batch))
+    _keep_stored_stamps(pending.relationships, generated)
+    _keep_stored_stamps(pending.sightings, generated)
     # relationships can point at relationships: link in rounds until nothing more resolves
     waiting = _last_version(pending.relationships)
     while waiting:
@@ -452,6 +459,24 @@ def import_objects(
         changed = list(resolve_ids(result.updated).values()) if result.updated else []
         announce(mark, changed)
     return result
+
+
+def _keep_stored_stamps(objs: list[dict], generated: dict[str, list[str]]) -> None:
+    """The created/modified the service filled in become those of the stored version, if there
+    is one: posting the same object again without them is no change."""
+    wanted = [obj for obj in objs if obj["id"] in generated]
+    if not wanted:
+        return
+    stored: dict[str, dict] = {}
+    for chunk in _chunks({obj["id"] for obj in wanted}, 900):
+        stored.update(
+            StixObject.objects.filter(stix_id__in=chunk).values_list("stix_id", "properties")
+        )
+    for obj in wanted:
+        properties = stored.get(obj["id"]) or {}
+        for key in generated[obj["id"]]:
+            if key in properties:
+                obj[key] = properties[key]
 
 
 def _last_version(objs: list[dict]) -> list[dict]:
@@ -522,7 +547,28 @@ def intel_object_update(*, user, instance: StixObject, data: dict) -> StixObject
 
 def intel_object_delete(*, user, instance, data: dict) -> None:
     node = instance if isinstance(instance, StixObject) else instance.node
-    node.delete()
+    StixObject.objects.filter(pk__in=_with_attached_edges({node.pk})).delete()
+
+
+def _with_attached_edges(node_ids: set[int]) -> set[int]:
+    """The nodes and the nodes of every relationship or sighting that would lose an end with
+    them (relationships on those relationships too): a cascade removes only the edge rows and
+    would leave their nodes behind, dangling."""
+    found, frontier = set(node_ids), set(node_ids)
+    while frontier:
+        new = set(
+            Relationship.objects.filter(
+                Q(source_id__in=frontier) | Q(target_id__in=frontier)
+            ).values_list("pk", flat=True)
+        )
+        new |= set(
+            Sighting.objects.filter(
+                Q(sighting_of_id__in=frontier) | Q(where_sighted_id__in=frontier)
+            ).values_list("pk", flat=True)
+        )
+        frontier = new - found
+        found |= new
+    return found
 
 
 def _normalized_or_400(raw) -> tuple[dict, str | None]:

@@ -198,9 +198,12 @@ def _relationship(obj: dict) -> None:
     for key in ("source_ref", "target_ref"):
         if not isinstance(obj[key], str) or not ID_RE.match(obj[key]):
             raise StixInvalid(f"relationship {key} is not a STIX id: {obj[key]!r}")
-    if obj.get("start_time") and obj.get("stop_time") and parse_timestamp(
-        obj["stop_time"], "stop_time"
-    ) <= parse_timestamp(obj["start_time"], "start_time"):
+    if (
+        obj.get("start_time")
+        and obj.get("stop_time")
+        and parse_timestamp(obj["stop_time"], "stop_time")
+        <= parse_timestamp(obj["start_time"], "start_time")
+    ):
         raise StixInvalid("relationship stop_time must be later than start_time")
 
 

@@ -21,7 +21,15 @@ class StixWriteMixin:
     update_service = services.intel_object_update
     delete_service = services.intel_object_delete
 
+    only_type: str | None = None  # the one STIX type the endpoint takes (None: any type)
+
     def input_data(self, method: str, body: dict, instance: Model | None = None) -> dict:
+        if method == "POST":
+            if self.only_type and "type" not in body:
+                body = {**body, "type": self.only_type}
+            stix_type = body.get("type")
+            if self.only_type and stix_type != self.only_type:
+                raise V3Error(f"This endpoint takes {self.only_type} objects, not {stix_type!r}.")
         return {"stix": body}
 
     def reload(self, obj: Model) -> Model:
@@ -41,10 +49,12 @@ class IntelObjectViewSet(StixWriteMixin, V3ViewSet):
 
 class IntelRelationshipViewSet(StixWriteMixin, V3ViewSet):
     resource = resources.RELATIONSHIPS
+    only_type = RELATIONSHIP
 
 
 class IntelSightingViewSet(StixWriteMixin, V3ViewSet):
     resource = resources.SIGHTINGS
+    only_type = SIGHTING
 
 
 class BundleView(APIView):
