@@ -6,9 +6,9 @@ batches, and stops when a round adds nothing (cycles in the data terminate: a fa
 and an explanation is unique per rule and sources).
 
 Deletion is delete-and-rederive: every explanation resting on a removed fact is dropped, facts
-left with none (and not asserted by a user or an import) go too, transitively; then the rules
-run again over what remains, so facts with another derivation come back and facts held up only
-by each other (cycles) stay gone."""
+that lose one (and are not asserted by a user or an import) go too, transitively, whatever other
+explanations they had; then the rules run again over what remains, so facts with another
+derivation come back and facts held up only by each other (cycles) stay gone."""
 
 import hashlib
 from collections import defaultdict
@@ -457,17 +457,17 @@ def evaluate(rules: list[RuleDefinition], since: Watermark | None = None, progre
 
 
 def _unsupported(nodes: set[int], refs: set[int]) -> tuple[set[int], set[int]]:
+    """The facts that go when they lose an explanation: every one not asserted, even if it has
+    other explanations (over-deletion), because those may rest on it through a cycle (A -> C
+    explained by A -> D and D -> C, A -> D by A -> C and C -> D); what still holds comes back
+    when the rules run again. Asserted facts stay, flagged inferred while still explained."""
     has_node_expl = Exists(Explanation.objects.filter(node_id=OuterRef("pk")))
     has_ref_expl = Exists(Explanation.objects.filter(object_ref_id=OuterRef("pk")))
     dead_nodes = set(
-        StixObject.objects.filter(pk__in=nodes, asserted=False)
-        .exclude(has_node_expl)
-        .values_list("pk", flat=True)
+        StixObject.objects.filter(pk__in=nodes, asserted=False).values_list("pk", flat=True)
     )
     dead_refs = set(
-        ObjectRef.objects.filter(pk__in=refs, asserted=False)
-        .exclude(has_ref_expl)
-        .values_list("pk", flat=True)
+        ObjectRef.objects.filter(pk__in=refs, asserted=False).values_list("pk", flat=True)
     )
     for model, ids, expl in ((StixObject, nodes, has_node_expl), (ObjectRef, refs, has_ref_expl)):
         model.objects.filter(pk__in=ids, asserted=True, inferred=True).exclude(expl).update(
@@ -507,14 +507,39 @@ def _with_dependents(nodes: set[int], refs: set[int]) -> tuple[set[int], set[int
     return nodes, refs
 
 
+def _vanished_edges() -> set[int]:
+    """Relationship and sighting nodes whose edge row is gone: deleting an object cascades to
+    the rows of its relationships but leaves their nodes, and only the object's deletion is
+    announced. What rested on those relationships goes, and inferred ones with them."""
+    orphans = set(
+        StixObject.objects.filter(type__in=(RELATIONSHIP, SIGHTING))
+        .exclude(Exists(Relationship.objects.filter(node_id=OuterRef("pk"))))
+        .exclude(Exists(Sighting.objects.filter(node_id=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    return orphans
+
+
 def retract(nodes: set[int], refs: set[int], *, rule_id: str | None = None) -> None:
     """Drop what rests on the given facts (or, with rule_id and no facts, everything that rule
-    inferred), cascading to facts left unsupported."""
+    inferred), cascading to every fact that loses an explanation; the caller evaluates the
+    rules again to bring back what still holds."""
     if rule_id is not None:
         explanations = Explanation.objects.filter(rule=rule_id)
     else:
+        nodes = set(nodes) | _vanished_edges() if nodes else set(nodes)
+        # A changed container may have lost members that stay as inferred references (the import
+        # un-asserts them without deleting them): what rested on them, possibly in a cycle
+        # through them, is re-derived.
+        refs = set(refs) | set(
+            ObjectRef.objects.filter(container_id__in=nodes, asserted=False).values_list(
+                "pk", flat=True
+            )
+        )
         explanations = Explanation.objects.filter(
-            Q(source_rows__node_id__in=nodes) | Q(source_rows__object_ref_id__in=refs)
+            Q(source_rows__node_id__in=nodes)
+            | Q(source_rows__object_ref_id__in=refs)
+            | Q(node_id__in=nodes)
         )
     while True:
         ids = set(explanations.values_list("pk", flat=True))
