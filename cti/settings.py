@@ -163,6 +163,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 elif CELERY_BROKER_URL.split("://", 1)[0] not in {"redis", "rediss", "amqp", "pyamqp", "memory"}:
     raise ImproperlyConfigured(f"unsupported CELERY_BROKER_URL scheme: {CELERY_BROKER_URL!r}")
+elif CELERY_BROKER_URL.startswith(("redis", "rediss")):
+    # Redis redelivers a message whose worker died (kill -9, OOM) once it has been unacked for
+    # this long; it must exceed the longest task (rule activation), else a running task is
+    # delivered twice. kombu's default is one hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CTI_BROKER_VISIBILITY_TIMEOUT", default=3600)
+    }
 CELERY_TASK_ALWAYS_EAGER = strict_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

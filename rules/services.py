@@ -1,14 +1,37 @@
 """Rule manager: activation, deactivation and live processing of graph changes."""
 
-from django.db import transaction
+import functools
+
+from django.db import connection, transaction
 from django.utils import timezone
 
-from cti.intel.models import ObjectRef, Relationship, Sighting
 from rules.definitions import RULES, RULES_BY_ID
 from rules.engine import Watermark, engine_writes, evaluate, retract
 from rules.models import GraphChange, RuleState, RuleStatus
 
 MAX_ATTEMPTS = 3
+ENGINE_LOCK = 0x52554C45  # PostgreSQL advisory lock held while the engine evaluates
+
+
+def _serialised(func):
+    """One evaluation at a time across workers: two at once insert the same explanations (on
+    PostgreSQL a unique violation then aborts one of them) and would drain the same outbox
+    rows twice. A session-level advisory lock, released by PostgreSQL if the worker dies;
+    SQLite serialises its writers itself (and the engine ignores conflicts there)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if connection.vendor != "postgresql":
+            return func(*args, **kwargs)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [ENGINE_LOCK])
+        try:
+            return func(*args, **kwargs)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [ENGINE_LOCK])
+
+    return wrapper
 
 
 def rule_states() -> dict[str, RuleState]:
@@ -57,22 +80,70 @@ def _F(name):
     return F(name)
 
 
+@_serialised
 def run_activation(rule_id: str) -> int:
     """Materialise the rule's consequences over all data (idempotent: a rerun after a crash
-    ends in the same state)."""
-    total = Relationship.objects.count() + Sighting.objects.count() + ObjectRef.objects.count()
-    RuleState.objects.filter(rule_id=rule_id).update(total=total, processed=0)
-    with engine_writes():
-        added = evaluate(active_rules(), None, _progress(rule_id))
+    ends in the same state).
+
+    Only the active rules not materialised yet (this one, others queued behind it, or one whose
+    activation died) are evaluated over all data; the rules already active then run
+    semi-naively over what that added, to the fixpoint. Every rule so evaluated is active when
+    this returns, so activating all rules costs one evaluation, not one per rule. Progress:
+    rows of the first round's joins processed out of their count. A failure is recorded
+    (status failed, the error in errors) and re-raised; PUT active=true again retries."""
+    try:
+        rules = active_rules()
+        done = set(
+            RuleState.objects.filter(status=RuleStatus.ACTIVE).values_list("rule_id", flat=True)
+        )
+        unfinished = [r for r in rules if r.id not in done]
+        RuleState.objects.filter(rule_id=rule_id).update(
+            total=_first_round_rows(unfinished), processed=0
+        )
+        mark = Watermark.now()
+        with engine_writes():
+            added = evaluate(unfinished, None, _progress(rule_id))
+            added += evaluate(rules, mark)
+    except Exception as exc:
+        RuleState.objects.filter(rule_id=rule_id).update(
+            status=RuleStatus.FAILED, finished=timezone.now(), errors=[repr(exc)[:2000]]
+        )
+        raise
+    now = timezone.now()
+    for rule in unfinished:
+        RuleState.objects.filter(
+            rule_id=rule.id,
+            active=True,
+            status__in=(RuleStatus.ACTIVATING, RuleStatus.FAILED),
+        ).update(status=RuleStatus.ACTIVE, finished=now, inferred=_count(rule.id))
     RuleState.objects.filter(rule_id=rule_id, active=True).update(
-        status=RuleStatus.ACTIVE, finished=timezone.now(), inferred=_count(rule_id)
+        status=RuleStatus.ACTIVE, finished=now, inferred=_count(rule_id)
     )
     return added
 
 
+def _first_round_rows(rules) -> int:
+    """How many rows the rules' joins return over all data (the first round's work)."""
+    from rules.compiler import compile_rule
+
+    total = 0
+    with connection.cursor() as cursor:
+        for rule in rules:
+            compiled = compile_rule(rule)
+            cursor.execute(f"SELECT COUNT(*) FROM ({compiled.sql}) AS q", compiled.params)
+            total += cursor.fetchone()[0]
+    return total
+
+
+@_serialised
 def run_deactivation(rule_id: str) -> None:
     """Remove everything the rule created and only that: facts still supported by another
-    rule stay; facts derived from the removed ones are re-derived or go."""
+    rule stay; facts derived from the removed ones are re-derived or go. A no-op when the rule
+    is not being deactivated (a duplicate or stale task: done already, or re-activated)."""
+    if not RuleState.objects.filter(
+        rule_id=rule_id, active=False, status=RuleStatus.DEACTIVATING
+    ).exists():
+        return
     with engine_writes(), transaction.atomic():
         retract(set(), set(), rule_id=rule_id)
     with engine_writes():
@@ -88,6 +159,7 @@ def _count(rule_id: str) -> int:
     return Explanation.objects.filter(rule=rule_id).count()
 
 
+@_serialised
 def process_graph_changes(limit: int = 500) -> int:
     """Apply pending graph changes: retract what removals and changes undermine, then
     evaluate the active rules over the new facts (and re-derive after a retraction)."""

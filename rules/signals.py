@@ -12,13 +12,20 @@ from rules.engine import engine_is_writing
 from rules.models import GraphChange, RuleState
 
 
+def _enqueue() -> None:
+    from rules.tasks import process_graph_changes
+
+    process_graph_changes.delay()
+
+
 def _record(**fields) -> None:
     if engine_is_writing() or not RuleState.objects.filter(active=True).exists():
         return
     GraphChange.objects.create(**fields)
-    from rules.tasks import process_graph_changes
-
-    transaction.on_commit(process_graph_changes.delay)
+    # one task per transaction, however many rows a cascade deleted: the task drains the outbox
+    pending = transaction.get_connection().run_on_commit
+    if not any(func is _enqueue for _, func, _ in pending):
+        transaction.on_commit(_enqueue)
 
 
 @receiver(graph_changed)
