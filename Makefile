@@ -49,16 +49,21 @@ openapi: install
 	$(PY) manage.py spectacular --file openapi.yaml --validate
 
 test-postgres: install
-	DATABASE_URL=$(PG_URL) CTI_TEST_BROKER_URL=$(REDIS_URL) $(BIN)/pytest -q
+	DATABASE_URL=$(PG_URL) CTI_TEST_BROKER_URL=$(REDIS_URL) $(BIN)/pytest -q -m "not fault"
 
 test-sqlite: install
 	DATABASE_URL=sqlite:///$(CTI_VAR_DIR)/test.sqlite3 $(BIN)/pytest -q -m "not live"
 
+# kill -9 of workers during rule activation (Redis, prefork pool, filesystem broker)
+test-faults: install
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -m fault
+
 # The whole suite: lint and project checks, then every test on PostgreSQL (with a real Celery
-# worker on Redis and live-server tcex tests), then again on SQLite.
+# worker on Redis and live-server tcex tests) and, alongside, on SQLite.
 test: install
 	mkdir -p $(CTI_VAR_DIR)
-	$(MAKE) --no-print-directory lint check test-postgres test-sqlite
+	$(MAKE) --no-print-directory lint check
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgres test-sqlite
 
 clean:
 	rm -rf $(VENV) var

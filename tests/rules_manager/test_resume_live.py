@@ -19,7 +19,7 @@ from rules.models import RuleState, RuleStatus
 from tests.rules_manager.conftest import ROOT, Http, test_database_url, wait_for
 from tests.rules_manager.graph import graph_state, load_generator, reset_inference
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.fault]
 
 SIZE = 3000  # relationships: a few seconds of activation on PostgreSQL
 VISIBILITY = 3  # seconds
