@@ -139,8 +139,10 @@ def test_removing_a_member_from_a_report():
 def eager(settings):
     from cti.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # read the app's value before touching settings: the first read loads the configuration
+    # from Django's settings, and would then save True and leak eager mode into later tests
     saved = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = saved
