@@ -8,6 +8,9 @@ built in different orders compare equal when they hold the same facts."""
 
 import uuid
 from collections import Counter
+from contextlib import contextmanager
+
+from django.db.models.signals import post_delete
 
 from cti.intel.ids import observable_id
 from cti.intel.models import (
@@ -18,6 +21,7 @@ from cti.intel.models import (
     Sighting,
     StixObject,
 )
+from cti.intel.signals import graph_changed
 
 T0 = "2024-03-01T10:00:00.000Z"
 NS = uuid.UUID("5e1f3c0a-8d0b-4f7e-a7f0-0c3b7d6a2e11")
@@ -419,3 +423,29 @@ def fresh_snapshot(rules) -> dict:
         snap = term_snapshot()
         transaction.set_rollback(True)
     return snap
+
+
+@contextmanager
+def graph_events():
+    """What an import or a deletion announces: changed node ids, removed nodes and refs."""
+    seen = {"changed": set(), "nodes": set(), "refs": set()}
+
+    def on_change(sender, kind, nodes=None, **kw):
+        if kind == "changed":
+            seen["changed"] |= set(nodes or [])
+
+    def on_node(sender, instance, **kw):
+        seen["nodes"].add(instance.pk)
+
+    def on_ref(sender, instance, **kw):
+        seen["refs"].add(instance.pk)
+
+    graph_changed.connect(on_change)
+    post_delete.connect(on_node, sender=StixObject)
+    post_delete.connect(on_ref, sender=ObjectRef)
+    try:
+        yield seen
+    finally:
+        graph_changed.disconnect(on_change)
+        post_delete.disconnect(on_node, sender=StixObject)
+        post_delete.disconnect(on_ref, sender=ObjectRef)

@@ -5,20 +5,17 @@ run_deactivation): the state reached equals a fresh evaluation of the active rul
 final data, which equals the reference evaluator's closure (tests/rules/reference.py)."""
 
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
 from django.db import transaction
-from django.db.models.signals import post_delete
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from cti.intel.models import ObjectRef, Relationship, Sighting, StixObject
+from cti.intel.models import Relationship, Sighting, StixObject
 from cti.intel.services import import_objects
-from cti.intel.signals import graph_changed
 from rules import services
 from rules.definitions import RULES
 from rules.engine import Watermark, engine_writes, evaluate, retract
@@ -31,6 +28,7 @@ from tests.rules.graphs import (
     fact_flags,
     facts_by_rule,
     fresh_snapshot,
+    graph_events,
     identity,
     indicator,
     ipv4,
@@ -285,32 +283,6 @@ def initial_model() -> Model:
     return m
 
 
-@contextmanager
-def announced():
-    """Changed, removed nodes and removed references, as the signals report them."""
-    seen = {"nodes": set(), "refs": set()}
-
-    def on_change(sender, kind, nodes=None, **kw):
-        if kind == "changed":
-            seen["nodes"] |= set(nodes or [])
-
-    def on_node(sender, instance, **kw):
-        seen["nodes"].add(instance.pk)
-
-    def on_ref(sender, instance, **kw):
-        seen["refs"].add(instance.pk)
-
-    graph_changed.connect(on_change)
-    post_delete.connect(on_node, sender=StixObject)
-    post_delete.connect(on_ref, sender=ObjectRef)
-    try:
-        yield seen
-    finally:
-        graph_changed.disconnect(on_change)
-        post_delete.disconnect(on_node, sender=StixObject)
-        post_delete.disconnect(on_ref, sender=ObjectRef)
-
-
 class Live:
     """Applies operations to the database and the model alike."""
 
@@ -325,7 +297,7 @@ class Live:
         assert not GraphChange.objects.exists()
 
     def import_(self, objects) -> dict:
-        with announced() as seen:
+        with graph_events() as seen:
             result = import_objects(objects)
         assert not result.rejected, result.rejected
         return seen
@@ -413,7 +385,7 @@ class Live:
             self.drain()
             return
         with engine_writes():
-            retract(seen["nodes"], seen["refs"])
+            retract(seen["changed"] | seen["nodes"], seen["refs"])
             evaluate(active())
 
     def delete(self, kind, index, active) -> None:
@@ -434,7 +406,7 @@ class Live:
         if not table:
             return
         stix_id = sorted(table)[index % len(table)]
-        with announced() as seen:
+        with graph_events() as seen:
             StixObject.objects.get(stix_id=stix_id).delete()
         self.forget({stix_id})
         self.maintain(seen, active)
@@ -473,7 +445,7 @@ class Live:
         while frontier:
             frontier = {i for i, r in rels.items() if frontier & set(r[1:])} - set(first)
             first += sorted(frontier)
-        with announced() as seen:
+        with graph_events() as seen:
             for rel_id in reversed([i for i in first if i in pointed]):
                 StixObject.objects.get(stix_id=rel_id).delete()
             StixObject.objects.get(stix_id=stix_id).delete()

@@ -2,14 +2,10 @@
 (through chains and cycles), keeps what has another derivation, and leaves manual facts
 alone. After every step the graph must equal a from-scratch evaluation of the same rules."""
 
-from contextlib import contextmanager
-
 import pytest
-from django.db.models.signals import post_delete
 
 from cti.intel.models import Explanation, ObjectRef, Relationship, Sighting, StixObject
 from cti.intel.services import import_objects
-from cti.intel.signals import graph_changed
 from rules import services
 from rules.definitions import RULES, RULES_BY_ID
 from rules.engine import engine_writes, evaluate, retract
@@ -17,6 +13,7 @@ from rules.models import RuleState, RuleStatus
 from tests.rules.graphs import (
     T0,
     fresh_snapshot,
+    graph_events,
     identity,
     indicator,
     inferred_by,
@@ -36,32 +33,6 @@ pytestmark = pytest.mark.django_db
 
 def rules(*ids):
     return [RULES_BY_ID[i] for i in ids]
-
-
-@contextmanager
-def graph_events():
-    """What an import or a deletion announces: changed node ids, removed nodes and refs."""
-    seen = {"changed": set(), "nodes": set(), "refs": set()}
-
-    def on_change(sender, kind, nodes=None, **kw):
-        if kind == "changed":
-            seen["changed"] |= set(nodes or [])
-
-    def on_node(sender, instance, **kw):
-        seen["nodes"].add(instance.pk)
-
-    def on_ref(sender, instance, **kw):
-        seen["refs"].add(instance.pk)
-
-    graph_changed.connect(on_change)
-    post_delete.connect(on_node, sender=StixObject)
-    post_delete.connect(on_ref, sender=ObjectRef)
-    try:
-        yield seen
-    finally:
-        graph_changed.disconnect(on_change)
-        post_delete.disconnect(on_node, sender=StixObject)
-        post_delete.disconnect(on_ref, sender=ObjectRef)
 
 
 def load(objects):
