@@ -28,6 +28,7 @@ from cases.choices import (
     TaskStatusChoices,
 )
 from cases.tql_support import Resolver, any_of, lookup_q, one_of
+from cti.security.models import UserGroup
 from cti.tql import Keyword, Subquery, TqlContext, TqlSchema, registry
 from cti.tql import KeywordType as T
 
@@ -80,6 +81,24 @@ def _as_string(lookup: str) -> Resolver:
 
 ASSIGNED_TO = one_of(_assignee_states)
 
+
+def _mine(ctx: TqlContext) -> dict[bool, Q]:
+    """Assigned to the calling user, or to a group the calling user is a member of."""
+    user = ctx.user if getattr(ctx.user, "pk", None) else None
+    if user is None:
+        return {True: Q(pk__in=[]), False: ~Q(pk__in=[])}
+    groups = UserGroup.objects.filter(members=user).values("pk")
+    mine = Q(assignee_user=user) | Q(assignee_group__in=groups)
+    return {True: mine, False: ~mine}
+
+
+ASSIGNED_TO_ME = Keyword(
+    "assignedToMe",
+    B,
+    resolver=one_of(_mine),
+    description="Assigned to the calling user or to one of their groups (my work)",
+)
+
 TARGET_ID = Keyword(
     "targetId",
     INT,
@@ -115,6 +134,7 @@ ASSIGNEE_KEYWORDS = [
         ),
         description="The user name or group name of the assignee; `me` is the calling user",
     ),
+    ASSIGNED_TO_ME,
     TARGET_ID,
     TARGET_TYPE,
 ]

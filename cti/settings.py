@@ -57,6 +57,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "cti.security",
     "cti.intel",
+    "cti.events",
+    "cti.ingest",
+    "cti.notify",
+    "cti.automation",
+    "cti.taxii",
+    "cti.reports",
     "cases",
     "rules",
 ]
@@ -183,3 +189,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# ---- notifications (email) ----
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = strict_bool("EMAIL_USE_TLS", False)
+# seconds; a slow mail server fails the attempt (retried later) instead of blocking a worker
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cti@localhost")
+# links in notifications are CTI_BASE_URL + the object's API path
+CTI_BASE_URL = env.str("CTI_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

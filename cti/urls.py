@@ -12,6 +12,11 @@ urlpatterns = [
     path("api/v3/", include("cti.security.api.urls")),
     path("api/v3/", include("cti.intel.api.urls")),
     path("api/v3/", include("rules.api.urls")),
+    path("api/v3/", include("cti.ingest.api.urls")),
+    path("api/v3/", include("cti.notify.api.urls")),
+    path("api/v3/", include("cti.automation.api.urls")),
+    path("api/v3/", include("cti.reports.api.urls")),
+    path("taxii2/", include("cti.taxii.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

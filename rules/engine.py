@@ -1,14 +1,17 @@
 """Materialise rule consequences and keep them true.
 
 Insertion is semi-naive: a round evaluates every active rule's SQL join restricted to facts
-newer than the previous round's watermark, inserts the new facts and explanations in bounded
-batches, and stops when a round adds nothing (cycles in the data terminate: a fact is one row
-and an explanation is unique per rule and sources).
+newer than the previous round's watermark (one query per body atom that a new fact can match,
+driven by those facts), inserts the new facts and explanations in bounded batches, and stops
+when a round adds nothing (cycles in the data terminate: a fact is one row and an explanation
+is unique per rule and sources).
 
 Deletion is delete-and-rederive: every explanation resting on a removed fact is dropped, facts
 that lose one (and are not asserted by a user or an import) go too, transitively, whatever other
-explanations they had; then the rules run again over what remains, so facts with another
-derivation come back and facts held up only by each other (cycles) stay gone."""
+explanations they had; then the rules run again where something can come back (`rederive`:
+around the heads of what was dropped, the changed nodes and, for facts a user deleted, the heads
+missing), so facts with another derivation come back and facts held up only by each other
+(cycles) stay gone."""
 
 import hashlib
 from collections import defaultdict
@@ -32,11 +35,14 @@ from cti.intel.models import (
     StixObject,
 )
 from cti.intel.validation import format_timestamp
-from rules.compiler import compile_rule
+from rules.compiler import NewFacts, compile_rule, head_variables_of, rule_variables
 from rules.dsl import InferIncident, InferRef, InferRel, InferSighting, RuleDefinition
 
 BATCH = 2000
+EXPLANATIONS = Explanation._meta.db_table
 MAX_ROUNDS = 100
+# above this many nodes to look around, rederive evaluates over all data instead
+REDERIVE_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -274,11 +280,7 @@ def _record(pending: list[_Pending]) -> int:
         return 0
     for p in pending:
         p.digest = _digest(p.rule, p.head, p.sources)  # type: ignore[attr-defined]
-    known = set(
-        Explanation.objects.filter(digest__in={p.digest for p in pending}).values_list(  # type: ignore[attr-defined]
-            "rule", "node_id", "object_ref_id", "digest"
-        )
-    )
+    known = _known(pending)
     fresh, seen = [], set()
     for p in pending:
         key = (p.rule, p.fact_node, p.fact_ref, p.digest)  # type: ignore[attr-defined]
@@ -302,7 +304,7 @@ def _record(pending: list[_Pending]) -> int:
     if any(r.pk is None for r in rows):
         ids = dict(
             ((e.rule, e.node_id, e.object_ref_id, e.digest), e.pk)
-            for e in Explanation.objects.filter(digest__in={r.digest for r in rows})
+            for e in Explanation.objects.filter(_explanations_of(fresh))
         )
         for r in rows:
             r.pk = ids.get((r.rule, r.node_id, r.object_ref_id, r.digest))
@@ -323,6 +325,49 @@ def _record(pending: list[_Pending]) -> int:
     ObjectRef.objects.filter(pk__in=refs, inferred=False).update(inferred=True)
     refresh_sighting_aggregates(nodes)
     return len(fresh)
+
+
+def _explanations_of(pending: list[_Pending]) -> Q:
+    """The stored explanations that may be these, found through the unique indexes (rule,
+    fact, digest): the digest alone has no index."""
+    found = Q(pk__in=[])
+    for rule in {p.rule for p in pending}:
+        mine = [p for p in pending if p.rule == rule]
+        digests = {p.digest for p in mine}  # type: ignore[attr-defined]
+        nodes = {p.fact_node for p in mine if p.fact_node is not None}
+        refs = {p.fact_ref for p in mine if p.fact_ref is not None}
+        if nodes:
+            found |= Q(rule=rule, node_id__in=nodes, digest__in=digests)
+        if refs:
+            found |= Q(rule=rule, object_ref_id__in=refs, digest__in=digests)
+    return found
+
+
+def _known(pending: list[_Pending]) -> set[tuple]:
+    if connection.vendor == "postgresql":  # arrays: one parameter each, not thousands
+        found: set[tuple] = set()
+        with connection.cursor() as cursor:
+            for rule in {p.rule for p in pending}:
+                mine = [p for p in pending if p.rule == rule]
+                digests = sorted({p.digest for p in mine})  # type: ignore[attr-defined]
+                for column, facts in (
+                    ("node_id", {p.fact_node for p in mine if p.fact_node is not None}),
+                    ("object_ref_id", {p.fact_ref for p in mine if p.fact_ref is not None}),
+                ):
+                    if not facts:
+                        continue
+                    cursor.execute(
+                        f"SELECT rule, node_id, object_ref_id, digest FROM {EXPLANATIONS} "
+                        f"WHERE rule = %s AND {column} = ANY(%s) AND digest = ANY(%s)",
+                        [rule, sorted(facts), digests],
+                    )
+                    found.update(map(tuple, cursor.fetchall()))
+        return found
+    return set(
+        Explanation.objects.filter(_explanations_of(pending)).values_list(
+            "rule", "node_id", "object_ref_id", "digest"
+        )
+    )
 
 
 def _source_names(pending: list[_Pending]) -> dict[tuple[str, int], str]:
@@ -426,12 +471,55 @@ def _apply_rows(rule: RuleDefinition, compiled, rows: list[tuple]) -> int:
     return _record(pending)
 
 
-def run_rule(rule: RuleDefinition, since: Watermark | None = None, progress=None) -> int:
+def run_rule(
+    rule: RuleDefinition, since: Watermark | None = None, progress=None, new: NewFacts | None = None
+) -> int:
     """Evaluate one rule (restricted to facts newer than `since`), in bounded batches."""
-    compiled = compile_rule(rule, since.node if since else None, since.ref if since else None)
+    compiled = compile_rule(
+        rule, since.node if since else None, since.ref if since else None, new=new
+    )
+    return _run(rule, compiled, progress) if compiled is not None else 0
+
+
+def new_facts(since: Watermark) -> NewFacts:
+    """What kinds of facts are newer than the watermark (a few index look-ups): a round runs
+    only the queries of the atoms they can match."""
+    return NewFacts(
+        frozenset(
+            Relationship.objects.filter(pk__gt=since.node)
+            .values_list("relationship_type", flat=True)
+            .distinct()
+        ),
+        Sighting.objects.filter(pk__gt=since.node).exists(),
+        ObjectRef.objects.filter(pk__gt=since.ref).exists(),
+    )
+
+
+def _run(rule: RuleDefinition, compiled, progress=None) -> int:
     added = 0
     with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, compiled.params)
+        # The joins of a delta or focused query are written from the few new (or focused)
+        # facts outwards: planning them in that order costs far less than searching every
+        # order (milliseconds per query, against well under one to run it). Anti-joins over
+        # all data probe hub nodes row by row unless hashed. (The rows are fetched by execute:
+        # the setting is back before they are processed.)
+        setting = (
+            "join_collapse_limit"
+            if compiled.ordered
+            else "enable_nestloop"
+            if compiled.hashed
+            else None
+        )
+        if setting and connection.vendor == "postgresql":
+            value = "1" if compiled.ordered else "off"
+            with connection.cursor() as guc:
+                guc.execute(f"SET {setting} = {value}")
+                try:
+                    cursor.execute(compiled.sql, compiled.params)
+                finally:
+                    guc.execute(f"RESET {setting}")
+        else:
+            cursor.execute(compiled.sql, compiled.params)
         while rows := cursor.fetchmany(BATCH):
             with transaction.atomic():
                 added += _apply_rows(rule, compiled, rows)
@@ -445,7 +533,8 @@ def evaluate(rules: list[RuleDefinition], since: Watermark | None = None, progre
     total = 0
     for _ in range(MAX_ROUNDS):
         mark = Watermark.now()
-        added = sum(run_rule(rule, since, progress) for rule in rules)
+        new = new_facts(since) if since is not None else None
+        added = sum(run_rule(rule, since, progress, new) for rule in rules)
         total += added
         if added == 0:
             return total
@@ -520,14 +609,88 @@ def _vanished_edges() -> set[int]:
     return orphans
 
 
-def retract(nodes: set[int], refs: set[int], *, rule_id: str | None = None) -> None:
+def _ends(nodes: set[int], refs: set[int]) -> set[int]:
+    ends: set[int] = set()
+    for pair in Relationship.objects.filter(pk__in=nodes).values_list("source_id", "target_id"):
+        ends.update(pair)
+    for pair in Sighting.objects.filter(pk__in=nodes).values_list(
+        "sighting_of_id", "where_sighted_id"
+    ):
+        ends.update(p for p in pair if p is not None)
+    for pair in ObjectRef.objects.filter(pk__in=refs).values_list("container_id", "member_id"):
+        ends.update(pair)
+    return ends
+
+
+def rederive(
+    rules: list[RuleDefinition],
+    ends: set[int],
+    changed: set[int] = frozenset(),  # type: ignore[assignment]
+    *,
+    deleted_nodes: bool = False,
+    deleted_refs: bool = False,
+    since: Watermark | None = None,
+) -> int:
+    """After `retract`: bring back what still holds, looking only where it can be.
+
+    - a fact that lost an explanation has its head at `ends` (what retract returned): each
+      rule runs restricted to combinations with a head variable there;
+    - a changed node (an indicator revoked or not, an author set) may enable combinations
+      that did not hold before: each rule runs restricted to combinations using it anywhere;
+    - a fact deleted by a user (`deleted_nodes`: a relationship or sighting, `deleted_refs`:
+      a container reference) took its explanations with it, and its ends are unknown: if a
+      rule still derives it, its head is missing, which the rule's join anti-joined on its
+      heads finds (a full join, but no bookkeeping);
+    then the semi-naive fixpoint from what this added (and from `since`, new facts of the same
+    batch). Everything so found is a true consequence, so looking too widely only costs time;
+    for very wide neighbourhoods (a rule deactivated) the full evaluation is cheaper."""
+    if len(ends) + len(changed) > REDERIVE_LIMIT:
+        return evaluate(rules, None)
+    mark = Watermark.now()
+    added = 0
+    for rule in rules:
+        heads = {head_variables_of(head)[0] for head in rule.heads}
+        focus = [
+            (var, chunk)
+            for var in rule_variables(rule)
+            for chunk in _chunks(sorted((ends if var in heads else set()) | set(changed)))
+        ]
+        for start in range(0, len(focus), 20):  # a UNION ALL of up to 20 queries at a time
+            added += _run(rule, compile_rule(rule, focus=focus[start : start + 20]))
+    if since is not None:
+        mark = Watermark(min(mark.node, since.node), min(mark.ref, since.ref))
+    added += evaluate(rules, mark)
+    if deleted_nodes or deleted_refs:
+        # last, when everything else is back: only what the user deleted is left missing
+        mark = Watermark.now()
+        found = 0
+        for rule in rules:
+            refs = any(isinstance(head, InferRef) for head in rule.heads)
+            if (deleted_refs and refs) or (deleted_nodes and not refs):
+                found += _run(rule, compile_rule(rule, missing=True))
+        if found:
+            added += found + evaluate(rules, mark)
+    return added
+
+
+def _chunks(ids: list[int], size: int = 500):
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def retract(
+    nodes: set[int], refs: set[int], *, rule_id: str | None = None, vanished: bool = True
+) -> set[int]:
     """Drop what rests on the given facts (or, with rule_id and no facts, everything that rule
     inferred), cascading to every fact that loses an explanation; the caller evaluates the
-    rules again to bring back what still holds."""
+    rules again to bring back what still holds (`rederive`, or `evaluate` over all data).
+    Returns the ends of every fact that lost an explanation (relationship source and target,
+    sighting of and where, container and member): what can come back has its head there."""
     if rule_id is not None:
-        explanations = Explanation.objects.filter(rule=rule_id)
+        pending = set(Explanation.objects.filter(rule=rule_id).values_list("pk", flat=True))
     else:
-        nodes = set(nodes) | _vanished_edges() if nodes else set(nodes)
+        # (only a deletion leaves vanished edges; `vanished=False` when none was announced)
+        nodes = set(nodes) | _vanished_edges() if nodes and vanished else set(nodes)
         # A changed container may have lost members that stay as inferred references (the import
         # un-asserts them without deleting them): what rested on them, possibly in a cycle
         # through them, is re-derived.
@@ -536,34 +699,58 @@ def retract(nodes: set[int], refs: set[int], *, rule_id: str | None = None) -> N
                 "pk", flat=True
             )
         )
-        explanations = Explanation.objects.filter(
-            Q(source_rows__node_id__in=nodes)
-            | Q(source_rows__object_ref_id__in=refs)
-            | Q(node_id__in=nodes)
-        )
+        pending = _resting_on(nodes, refs) | _explaining(nodes, set())
+    ends: set[int] = set()
     while True:
-        ids = set(explanations.values_list("pk", flat=True))
+        ids = pending
         if not ids:
-            return
+            return ends
         touched = Explanation.objects.filter(pk__in=ids)
         fact_nodes = set(touched.exclude(node_id=None).values_list("node_id", flat=True))
         fact_refs = set(touched.exclude(object_ref_id=None).values_list("object_ref_id", flat=True))
+        ends |= _ends(fact_nodes, fact_refs)
         ExplanationSource.objects.filter(explanation_id__in=ids).delete()
         touched.delete()
         dead_nodes, dead_refs = _unsupported(fact_nodes, fact_refs)
         dead_nodes, dead_refs = _with_dependents(dead_nodes, dead_refs)
         if not dead_nodes and not dead_refs:
-            return
-        explanations = Explanation.objects.filter(
-            Q(source_rows__node_id__in=dead_nodes)
-            | Q(source_rows__object_ref_id__in=dead_refs)
-            | Q(node_id__in=dead_nodes)
-            | Q(object_ref_id__in=dead_refs)
-        )
-        pending = set(explanations.values_list("pk", flat=True))
+            return ends
+        pending = _resting_on(dead_nodes, dead_refs) | _explaining(dead_nodes, dead_refs)
         ObjectRef.objects.filter(pk__in=dead_refs).delete()
         StixObject.objects.filter(pk__in=dead_nodes).delete()
-        explanations = Explanation.objects.filter(pk__in=pending)
+        # (explanations of the deleted facts went with them)
+        pending = set(Explanation.objects.filter(pk__in=pending).values_list("pk", flat=True))
+
+
+def _resting_on(nodes: set[int], refs: set[int]) -> set[int]:
+    """Explanations with one of these facts among their sources (one indexed look-up per kind:
+    an OR across the join would read every explanation)."""
+    found: set[int] = set()
+    if nodes:
+        found |= set(
+            ExplanationSource.objects.filter(node_id__in=nodes).values_list(
+                "explanation_id", flat=True
+            )
+        )
+    if refs:
+        found |= set(
+            ExplanationSource.objects.filter(object_ref_id__in=refs).values_list(
+                "explanation_id", flat=True
+            )
+        )
+    return found
+
+
+def _explaining(nodes: set[int], refs: set[int]) -> set[int]:
+    """Explanations of these facts."""
+    found: set[int] = set()
+    if nodes:
+        found |= set(Explanation.objects.filter(node_id__in=nodes).values_list("pk", flat=True))
+    if refs:
+        found |= set(
+            Explanation.objects.filter(object_ref_id__in=refs).values_list("pk", flat=True)
+        )
+    return found
 
 
 # ---- the engine's own writes are not graph changes to react to ---------------------------

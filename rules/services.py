@@ -5,8 +5,11 @@ import functools
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cti.events.choices import EventKind
+from cti.events.services import emit_many
+from cti.intel.models import Explanation, StixObject
 from rules.definitions import RULES, RULES_BY_ID
-from rules.engine import Watermark, engine_writes, evaluate, retract
+from rules.engine import Watermark, engine_writes, evaluate, rederive, retract
 from rules.models import GraphChange, RuleState, RuleStatus
 
 MAX_ATTEMPTS = 3
@@ -104,6 +107,7 @@ def run_activation(rule_id: str) -> int:
         with engine_writes():
             added = evaluate(unfinished, None, _progress(rule_id))
             added += evaluate(rules, mark)
+        announce_inferences(mark.node, every_type=False)
     except Exception as exc:
         RuleState.objects.filter(rule_id=rule_id).update(
             status=RuleStatus.FAILED, finished=timezone.now(), errors=[repr(exc)[:2000]]
@@ -168,17 +172,33 @@ def process_graph_changes(limit: int = 500) -> int:
         return 0
     rules = active_rules()
     try:
-        removed_nodes = {n for c in changes if c.kind != GraphChange.Kind.ADDED for n in c.nodes}
+        removed = [c for c in changes if c.kind == GraphChange.Kind.REMOVED]
+        changed = {n for c in changes if c.kind == GraphChange.Kind.CHANGED for n in c.nodes}
+        removed_nodes = changed | {n for c in removed for n in c.nodes}
+        deleted_nodes = any(c.nodes for c in removed)
         removed_refs = {r for c in changes if c.kind != GraphChange.Kind.ADDED for r in c.refs}
         marks = [c for c in changes if c.kind == GraphChange.Kind.ADDED]
+        since = (
+            Watermark(min(c.node_mark for c in marks), min(c.ref_mark for c in marks))
+            if marks
+            else None
+        )
+        before = Watermark.now()
         with engine_writes():
             if removed_nodes or removed_refs:
                 with transaction.atomic():
-                    retract(removed_nodes, removed_refs)
-                evaluate(rules, None)
-            elif marks:
-                since = Watermark(min(c.node_mark for c in marks), min(c.ref_mark for c in marks))
+                    ends = retract(removed_nodes, removed_refs, vanished=deleted_nodes)
+                rederive(
+                    rules,
+                    ends,
+                    changed,
+                    deleted_nodes=deleted_nodes,
+                    deleted_refs=any(c.refs for c in removed),
+                    since=since,
+                )
+            elif since is not None:
                 evaluate(rules, since)
+        announce_inferences(before.node, every_type=True)
     except Exception as exc:  # retried, then parked where admins see it; never skipped
         for change in changes:
             change.attempts += 1
@@ -188,6 +208,40 @@ def process_graph_changes(limit: int = 500) -> int:
         raise
     GraphChange.objects.filter(pk__in=[c.pk for c in changes]).delete()
     return len(changes)
+
+
+def announce_inferences(mark: int, *, every_type: bool) -> None:
+    """Events for the objects the rules created above `mark`: incident.created for incidents
+    and, for live inference only (bulk activation may create millions), object.inferred for
+    every new inferred object, with the rules that created it."""
+    new = list(
+        StixObject.objects.filter(pk__gt=mark, inferred=True, asserted=False).values_list(
+            "pk", "type"
+        )
+    )
+    if not every_type:
+        new = [(pk, kind) for pk, kind in new if kind == "incident"]
+    if not new:
+        return
+    rules: dict[int, set[str]] = {}
+    for node, rule in Explanation.objects.filter(node_id__in=[pk for pk, _ in new]).values_list(
+        "node_id", "rule"
+    ):
+        rules.setdefault(node, set()).add(rule)
+    with transaction.atomic():
+        emit_many(
+            EventKind.INCIDENT_CREATED,
+            [
+                ("incident", pk, {"rules": sorted(rules.get(pk, ()))})
+                for pk, k in new
+                if k == "incident"
+            ],
+        )
+        if every_type:
+            emit_many(
+                EventKind.OBJECT_INFERRED,
+                [(kind, pk, {"rules": sorted(rules.get(pk, ()))}) for pk, kind in new],
+            )
 
 
 def rule_definition(rule_id: str):

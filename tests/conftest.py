@@ -7,6 +7,28 @@ from cti.security.choices import SystemRoleChoices
 from cti.security.services import api_user_create
 
 
+def pytest_collection_modifyitems(items):
+    """Every transactional test (a transaction=True marker, or the transactional_db or
+    live_server fixture) restores the migrations' data (content types, seeded artifact types,
+    TLP markings) with serialized_rollback. Mixing both kinds breaks: the flush after a
+    non-serialized transactional test re-creates content types (post_migrate), and the next
+    serialized test's restore then collides with them."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None:
+            if not {"transactional_db", "live_server"} & set(item.fixturenames):
+                continue
+            kwargs = {"transaction": True}
+        elif marker.kwargs.get("transaction") and "serialized_rollback" not in marker.kwargs:
+            kwargs = dict(marker.kwargs)
+        else:
+            continue
+        marker_args = marker.args if marker else ()
+        item.add_marker(
+            pytest.mark.django_db(*marker_args, **kwargs, serialized_rollback=True), append=False
+        )
+
+
 class V3Client(APIClient):
     """An APIClient that sends `Authorization: TC-Token ...` and JSON bodies."""
 

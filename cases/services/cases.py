@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from cases.choices import CaseStatusChoices, TaskStatusChoices
 from cases.models import Case, WorkflowTemplate
+from cases.services import announce
 from cases.services.assignees import apply_assignee
 from cases.services.common import bad_request, get_or_bad, set_fields
 from cases.services.events import system_event
@@ -110,13 +111,14 @@ def case_create(*, user, data: dict) -> Case:
     case.save()
     system_event(case, "Case created", user)
     if template:
-        apply_template(case, template, user)
+        announce.tasks_assigned(apply_template(case, template, user), user)
     create_children(case, user, data, updating=False)
     if data.get("status") == CaseStatusChoices.CLOSED:
         _apply_status(case, user, CaseStatusChoices.CLOSED, data)
         refresh_sla(case)
         case.save()
         system_event(case, "Case status changed from Open to Closed", user)
+    announce.case_created(case, user)
     return case
 
 
@@ -134,18 +136,21 @@ def case_update(*, user, instance: Case, data: dict) -> Case:
         if template and template.pk != case.workflow_template_id:
             case.workflow_template = template
             case.save()
-            apply_template(case, template, user)
+            announce.tasks_assigned(apply_template(case, template, user), user)
     create_children(case, user, data, updating=True)
     previous = _apply_status(case, user, data.get("status"), data)
     refresh_sla(case)
     case.save()
     if previous:
         system_event(case, f"Case status changed from {previous} to {case.status}", user)
+        announce.case_status_changed(case, user, previous)
     if "severity" in changed:
         system_event(case, f"Case severity changed to {case.severity}", user)
     if assignee_changed:
         who = case.assignee_user or case.assignee_group
         system_event(case, f"Case assigned to {who}" if who else "Case unassigned", user)
+        if who:
+            announce.case_assigned(case, user)
     return case
 
 

@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 
 from cti.api.errors import ErrCode, V3Error
 from cti.api.inputs import NestedItems, validate_input
+from cti.api.params import parse_pk
 from cti.api.rendering import get_resource
 
 
@@ -51,9 +52,10 @@ def item_ids(items: list[dict], what: str) -> set[int]:
         value = item.get("id")
         if value is None:
             continue
-        if isinstance(value, bool) or not str(value).strip().isdigit():
+        pk = None if isinstance(value, bool) else parse_pk(value)
+        if pk is None:
             raise bad_request(f"{what}[{n}].id must be an integer, not {value!r}.")
-        ids.add(int(value))
+        ids.add(pk)
     return ids
 
 

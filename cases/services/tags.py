@@ -3,6 +3,7 @@ from django.utils import timezone
 from cases.models import Case, Tag
 from cases.services.common import bad_request, child_errors, item_ids, set_fields
 from cti.api.inputs import NestedItems
+from cti.api.params import parse_pk
 from cti.security.services import default_owner
 
 TECHNIQUE_PREFIX = ("T",)
@@ -36,7 +37,8 @@ def _resolve(items: list[dict], owner) -> list[Tag]:
         with child_errors(f"tags[{n}]"):
             if item.get("id") is not None:
                 tag_id = item["id"]
-                found = str(tag_id).isdigit() and Tag.objects.filter(pk=int(tag_id)).first()
+                pk = parse_pk(tag_id)
+                found = pk is not None and Tag.objects.filter(pk=pk).first()
                 if not found:
                     raise bad_request(f"Tag {tag_id!r} not found.")
                 tag = found

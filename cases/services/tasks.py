@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from cases.choices import DurationTypeChoices, TaskStatusChoices
 from cases.models import Task
+from cases.services import announce
 from cases.services.assignees import apply_assignee
 from cases.services.cases import case_from_ids
 from cases.services.common import bad_request, set_fields
@@ -90,6 +91,7 @@ def task_create(*, user, data: dict) -> Task:
         _complete(task, user, data.get("completed_date"))
     task.save()
     system_event(case, f"Task added: {task.name}", user, about=task)
+    announce.tasks_assigned([task], user)
     create_task_children(task, user, data)
     return task
 
@@ -104,8 +106,7 @@ def task_update(*, user, instance: Task, data: dict) -> Task:
         .get(pk=instance.pk)
     )
     set_fields(task, data, SCALARS)
-    if "assignee" in data:
-        apply_assignee(task, data["assignee"])
+    assigned = "assignee" in data and apply_assignee(task, data["assignee"])
     if "dependent_on_id" in data:
         _dependency(task, data["dependent_on_id"])
     if data.get("completed_date"):
@@ -125,6 +126,8 @@ def task_update(*, user, instance: Task, data: dict) -> Task:
     if status == TaskStatusChoices.CLOSED and previous != TaskStatusChoices.CLOSED:
         system_event(task.case, f"Task completed: {task.name}", user, about=task)
         release_dependents(task)
+    if assigned:
+        announce.tasks_assigned([task], user)
     create_task_children(task, user, data)
     return task
 

@@ -31,6 +31,17 @@ class V3Params:
     raw: QueryDict = field(default_factory=lambda: QueryDict(mutable=True))
 
 
+def parse_pk(value: object) -> int | None:
+    """A row id given as text: ASCII digits that fit a 64-bit integer, else None.
+
+    `str.isdigit()` alone lets '¹' (int() fails) and 20-digit numbers (the database fails) through.
+    """
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def _as_list(value) -> list[str]:
     if value is None:
         return []

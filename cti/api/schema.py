@@ -11,13 +11,15 @@ from rest_framework import serializers
 from cti.api.inputs import input_serializer
 from cti.api.resources import Resource
 
+# Output fields are all optional: the renderer leaves out what has no value. (`required` must
+# be a constructor argument: serializers deep-copy their fields by re-instantiating them.)
 _OUTPUT_FIELDS = {
-    "String": lambda: serializers.CharField(),
-    "Integer": lambda: serializers.IntegerField(),
-    "Long": lambda: serializers.IntegerField(),
-    "Boolean": lambda: serializers.BooleanField(),
-    "Date": lambda: serializers.DateTimeField(),
-    "List": lambda: serializers.ListField(child=serializers.DictField()),
+    "String": lambda: serializers.CharField(required=False),
+    "Integer": lambda: serializers.IntegerField(required=False),
+    "Long": lambda: serializers.IntegerField(required=False),
+    "Boolean": lambda: serializers.BooleanField(required=False),
+    "Date": lambda: serializers.DateTimeField(required=False),
+    "List": lambda: serializers.ListField(child=serializers.DictField(), required=False),
 }
 
 
@@ -40,9 +42,7 @@ def _output_field(spec) -> serializers.Field:
     if spec.many:
         return NestedCollection(required=False)
     factory = _OUTPUT_FIELDS.get(spec.type)
-    field = factory() if factory else serializers.DictField()
-    field.required = False
-    return field
+    return factory() if factory else serializers.DictField(required=False)
 
 
 @cache
@@ -85,7 +85,20 @@ LIST_PARAMETERS = [
     OpenApiParameter("sorting", str, description="<keyword> <asc|desc> pairs"),
     OpenApiParameter("owner", str, description="Owner name"),
 ]
-ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope}
+ERRORS = {
+    400: ErrorEnvelope,
+    401: ErrorEnvelope,
+    403: ErrorEnvelope,
+    404: ErrorEnvelope,
+    409: ErrorEnvelope,
+}
+# The V3ViewSet actions that answer 405 when the resource declares no service for them.
+_WRITE_SERVICES = {
+    "create": "create_service",
+    "update": "update_service",
+    "destroy": "delete_service",
+    "bulk_destroy": "delete_service",
+}
 
 
 class V3AutoSchema(AutoSchema):
@@ -125,6 +138,31 @@ class V3AutoSchema(AutoSchema):
         if action in ("destroy", "bulk_destroy"):
             return {200: DeletedEnvelope, **ERRORS}
         return {200: OpenApiTypes.OBJECT, **ERRORS}
+
+    def _is_list_view(self, serializer=None) -> bool:
+        # A v3 list answers one envelope object (data, count, next...), not a JSON array.
+        if self._resource() is not None:
+            return False
+        return super()._is_list_view(serializer)
+
+    def is_excluded(self) -> bool:
+        """Methods a resource does not support (405) are left out of the schema."""
+        service = _WRITE_SERVICES.get(getattr(self.view, "action", None))
+        if service and self._resource() is not None and getattr(self.view, service) is None:
+            return True
+        return super().is_excluded()
+
+    def _get_response_bodies(self, direction="response"):
+        """Every operation documents the errors it can answer with (views may name their own
+        with `schema_error_responses`, e.g. TAXII's error message instead of the v3 envelope)."""
+        bodies = super()._get_response_bodies(direction)
+        errors = getattr(self.view, "schema_error_responses", ERRORS)
+        for code, serializer in errors.items():
+            if str(code) not in bodies:
+                bodies[str(code)] = self._get_response_for_code(
+                    serializer, str(code), direction=direction
+                )
+        return bodies
 
     def get_override_parameters(self):
         params = list(super().get_override_parameters())

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from cti.api.errors import ErrCode, V3Error
 from cti.api.inputs import validate_input
 from cti.api.paging import paginate
-from cti.api.params import V3Params, parse_params
+from cti.api.params import V3Params, parse_params, parse_pk
 from cti.api.permissions import V3RolePermission
 from cti.api.rendering import render
 from cti.api.resources import Access, Resource
@@ -115,8 +115,9 @@ class V3ViewSet(viewsets.GenericViewSet):
 
     def lookup(self, queryset: QuerySet, key: str) -> Model:
         key_field = self.resource.key_field or ("xid" if self.resource.xid_lookup else None)
-        if str(key).isdigit():
-            obj = queryset.filter(pk=int(key)).first()
+        pk = parse_pk(key)
+        if pk is not None:
+            obj = queryset.filter(pk=pk).first()
         elif key_field:
             obj = queryset.filter(**{key_field: key}).first()
         else:

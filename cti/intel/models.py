@@ -41,6 +41,8 @@ class StixObject(models.Model):
         indexes = [
             models.Index(fields=["type", "name"], name="stix_type_name"),
             models.Index(fields=["type", "value"], name="stix_type_value"),
+            # TAXII pages on (date added, id)
+            models.Index(fields=["last_updated", "id"], name="stix_last_updated"),
         ]
 
     def __str__(self) -> str:
@@ -100,6 +102,21 @@ class Sighting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sighting_of_id} sighted at {self.where_sighted_id}"
+
+
+class SightingPart(models.Model):
+    """What one sighting id merged into a row brought (count and dates); the row's count is
+    the sum of its parts and its dates their span. A row holds parts only once a second id
+    merged into it; until then its own id's part is the row itself."""
+
+    sighting = models.ForeignKey(Sighting, on_delete=models.CASCADE, related_name="parts")
+    stix_id = models.CharField(max_length=128, unique=True)
+    count = models.PositiveIntegerField(default=1)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.stix_id} x{self.count} in {self.sighting_id}"
 
 
 class StixAlias(models.Model):

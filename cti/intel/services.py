@@ -10,9 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Exists, Max, Min, OuterRef, Q, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from cti.events.choices import EventKind
+from cti.events.services import emit_many
 from cti.intel.choices import (
     CONTAINER_TYPES,
     OBSERVABLE_TYPES,
@@ -22,7 +25,14 @@ from cti.intel.choices import (
     SIGHTING_PARTS,
 )
 from cti.intel.ids import derived_id
-from cti.intel.models import ObjectRef, Relationship, Sighting, StixAlias, StixObject
+from cti.intel.models import (
+    ObjectRef,
+    Relationship,
+    Sighting,
+    SightingPart,
+    StixAlias,
+    StixObject,
+)
 from cti.intel.signals import announce, graph_mark
 from cti.intel.validation import StixInvalid, normalize, parse_timestamp
 
@@ -138,6 +148,7 @@ def _upsert_nodes(objs: list[dict], aliases: dict[str, str], owner, result: Impo
     StixObject.objects.bulk_create(new, ignore_conflicts=True)
     result.created.extend(n.stix_id for n in new)
     changed = []
+    now = timezone.now()
     for obj in objs:
         node = existing.get(obj["id"])
         if node is None:
@@ -146,6 +157,7 @@ def _upsert_nodes(objs: list[dict], aliases: dict[str, str], owner, result: Impo
             for key, value in _columns(obj).items():
                 setattr(node, key, value)
             node.asserted = True
+            node.last_updated = now  # bulk_update does not apply auto_now (TAXII's date added)
             changed.append(node)
             result.updated.append(node.stix_id)
         else:
@@ -153,18 +165,7 @@ def _upsert_nodes(objs: list[dict], aliases: dict[str, str], owner, result: Impo
     if changed:
         StixObject.objects.bulk_update(
             changed,
-            [
-                "subtype",
-                "name",
-                "value",
-                "properties",
-                "confidence",
-                "revoked",
-                "created",
-                "modified",
-                "marking_refs",
-                "asserted",
-            ],
+            [*_NODE_COLUMNS, "asserted", "last_updated"],
         )
     if aliases:
         pks = resolve_ids(aliases.values())
@@ -229,7 +230,7 @@ def _link_sightings(pending: list[dict], owner, result: ImportResult) -> list[di
     refs = [s["sighting_of_ref"] for s in pending]
     refs += [w for s in pending for w in s.get("where_sighted_refs", [])]
     pks = resolve_ids(refs)
-    waiting = []
+    waiting, batch = [], []
     for sighting in pending:
         wheres = sighting.get("where_sighted_refs") or [None]
         if sighting["sighting_of_ref"] not in pks or any(
@@ -239,18 +240,59 @@ def _link_sightings(pending: list[dict], owner, result: ImportResult) -> list[di
             continue
         for n, where in enumerate(wheres):
             row_id = sighting["id"] if n == 0 else derived_id(SIGHTING, sighting["id"], where)
-            record_sighting(
-                {**sighting, "id": row_id, "where_sighted_refs": [where] if where else []},
-                sighting_of=pks[sighting["sighting_of_ref"]],
-                where_sighted=pks.get(where) if where else None,
-                owner=owner,
-                result=result,
+            batch.append(
+                (
+                    {**sighting, "id": row_id, "where_sighted_refs": [where] if where else []},
+                    pks[sighting["sighting_of_ref"]],
+                    pks.get(where) if where else None,
+                )
             )
+    record_sightings(batch, owner=owner, result=result)
     return waiting
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
+# --- sightings -----------------------------------------------------------------------------
+#
+# A (sighting_of, where_sighted) pair has one row per dedup window. Each id merged into a row is
+# a SightingPart (count, first_seen, last_seen); the row holds their sum and span. A row into
+# which no second id was merged has no part rows: its own id's part is the row itself.
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+SIGHTING_BATCH = 250  # items per round of queries (bounds the size of the OR over pairs)
+
+_Span = tuple[int, datetime | None, datetime | None]  # count, first_seen, last_seen
+
+
+@dataclass
+class _Row:
+    """A sighting row while a batch decides: loaded (locked) or created by the batch."""
+
+    sighting: Sighting
+    order: int  # ties between window candidates go to the oldest row
+    db_parts: bool  # part rows were stored before this batch
+    has_parts: bool
+    parts: dict[str, SightingPart] = field(default_factory=dict)  # those this batch knows
+    created: bool = False
+    touched: bool = False
+    node_changed: bool = False
+
+    @property
+    def totals(self) -> _Span:
+        s = self.sighting
+        return (s.count, s.first_seen, s.last_seen)
+
+
+@dataclass
+class _Batch:
+    owner: Any
+    result: ImportResult
+    rows: dict[int, _Row]  # by pk of the loaded rows
+    by_id: dict[str, _Row]  # a stix id (own, alias or part) -> its row
+    by_pair: dict[tuple[int, int | None], list[_Row]]
+    dirty_parts: dict[int, SightingPart] = field(default_factory=dict)  # stored parts changed
+    new_rows: list[_Row] = field(default_factory=list)
+    aliases: list[tuple[str, _Row]] = field(default_factory=list)
+    events: list[tuple[_Row, bool, int]] = field(default_factory=list)
 
 
 def _sighting_rest(properties: dict) -> dict:
@@ -259,39 +301,43 @@ def _sighting_rest(properties: dict) -> dict:
     return {k: v for k, v in properties.items() if k not in skip}
 
 
-def _sighting_parts(sighting: Sighting) -> dict[str, list]:
-    """What each id merged into the row brought: {stix id: [count, first_seen, last_seen]}."""
-    parts = sighting.node.properties.get(SIGHTING_PARTS)
-    if parts:
-        return {stix_id: list(part) for stix_id, part in parts.items()}
-    own = [sighting.count, _iso(sighting.first_seen), _iso(sighting.last_seen)]
-    return {sighting.node.stix_id: own}
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
-def _save_sighting(sighting: Sighting, parts: dict[str, list], properties: dict) -> None:
-    """The row's count is the sum of its parts and its dates their span."""
-    sighting.count = sum(part[0] for part in parts.values())
-    firsts = [parse_timestamp(part[1], "first_seen") for part in parts.values() if part[1]]
-    lasts = [parse_timestamp(part[2], "last_seen") for part in parts.values() if part[2]]
-    sighting.first_seen, sighting.last_seen = min(firsts, default=None), max(lasts, default=None)
-    properties = {k: v for k, v in properties.items() if k != SIGHTING_PARTS}
-    if len(parts) > 1:  # kept with the node, never exported (selectors.sighting_stix drops it)
-        properties[SIGHTING_PARTS] = parts
-    sighting.false_positive = bool(properties.get("x_opencti_negative", False))
-    sighting.save(update_fields=["count", "first_seen", "last_seen", "false_positive"])
-    columns = {k: v for k, v in _columns(properties).items() if k != "type"}
-    StixObject.objects.filter(pk=sighting.pk).update(**columns, last_updated=timezone.now())
-    sighting.node.properties = properties
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
-def _lock_sighting_pair(sighting_of: int, where_sighted: int | None) -> None:
+def _lock_sighting_pairs(pairs: Iterable[tuple[int, int | None]]) -> None:
     """On PostgreSQL, writers of one (sighting_of, where_sighted) pair take turns until their
-    transaction ends, so that two concurrent imports merge instead of both adding a row."""
+    transaction ends, so that two concurrent imports merge instead of both adding a row. All
+    the locks of a batch are taken in one statement, in key order: batches cannot deadlock."""
     if connection.vendor != "postgresql" or connection.get_autocommit():
         return
-    key = zlib.crc32(f"{sighting_of}:{where_sighted}".encode()) - 2**31
+    keys = sorted({zlib.crc32(f"{of}:{where}".encode()) - 2**31 for of, where in pairs})
+    if not keys:
+        return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SIGHTING_LOCK_CLASS, key])
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, k.key)) FROM "
+            "(SELECT key FROM unnest(%s::integer[]) AS key ORDER BY key) AS k",
+            [SIGHTING_LOCK_CLASS, keys],
+        )
+
+
+def record_sightings(
+    objs: list[tuple[dict, int, int | None]], *, owner, result: ImportResult | None = None
+) -> list[tuple[Sighting, str]]:
+    """Record sightings (obj, sighting_of pk, where_sighted pk) as record_sighting would one
+    after the other, in a fixed number of queries per SIGHTING_BATCH items. Returns each
+    item's row and status (created, updated or unchanged)."""
+    result = result if result is not None else ImportResult()
+    out: list[tuple[Sighting, str]] = []
+    with transaction.atomic():
+        for chunk in _chunks(objs, SIGHTING_BATCH):
+            out.extend(_record_chunk(chunk, owner, result))
+    return out
 
 
 def record_sighting(
@@ -302,67 +348,323 @@ def record_sighting(
     dates their span. The same id again replaces what that id brought (so re-importing a bundle
     changes nothing); an id posted with exactly the row's totals (an export) changes only the
     other properties."""
-    count = obj.get("count", 1)
-    first_seen, last_seen = _stamp(obj, "first_seen"), _stamp(obj, "last_seen")
-    part = [count, _iso(first_seen), _iso(last_seen)]
-    _lock_sighting_pair(sighting_of, where_sighted)
-    pks = resolve_ids([obj["id"]])
-    if obj["id"] in pks:
-        sighting = (
-            Sighting.objects.select_for_update()
-            .select_related("node")
-            .filter(node_id=pks[obj["id"]])
-            .first()
-        )
-        if sighting is not None:
-            node = sighting.node
-            own = node.stix_id == obj["id"]
-            before = _sighting_parts(sighting)
-            parts = {k: list(v) for k, v in before.items()}
-            totals = (sighting.count, sighting.first_seen, sighting.last_seen)
-            if not (own and (count, first_seen, last_seen) == totals):
-                parts[obj["id"]] = part
-            properties = obj if own else node.properties
-            if parts == before and _sighting_rest(properties) == _sighting_rest(node.properties):
-                result.unchanged.append(obj["id"])
-                return sighting
-            _save_sighting(sighting, parts, properties)
-            result.updated.append(obj["id"])
-            return sighting
+    return record_sightings([(obj, sighting_of, where_sighted)], owner=owner, result=result)[0][0]
+
+
+def _record_chunk(
+    items: list[tuple[dict, int, int | None]], owner, result: ImportResult
+) -> list[tuple[Sighting, str]]:
+    _lock_sighting_pairs((of, where) for _, of, where in items)
+    batch = _load_rows(items, owner, result)
+    out = [_decide(batch, obj, (of, where)) for obj, of, where in items]
+    _write(batch)
+    return out
+
+
+def _load_rows(items: list[tuple[dict, int, int | None]], owner, result: ImportResult) -> _Batch:
+    """The rows the items can touch, locked: those their ids name, and those of their pairs
+    whose first_seen can fall in an item's window. Then the stored parts the ids name."""
+    ids = {obj["id"] for obj, _, _ in items}
+    pks = resolve_ids(ids)
     window = sighting_window()
-    near = (
+    spans: dict[tuple, list] = {}  # pair -> [earliest first, latest last, has an undated item]
+    for obj, of, where in items:
+        first, last = _stamp(obj, "first_seen"), _stamp(obj, "last_seen")
+        span = spans.setdefault((of, where), [first, last or first, first is None])
+        span[0], span[1] = _earliest(span[0], first), _latest(span[1], last or first)
+        span[2] = span[2] or first is None
+    loaded = (
         Sighting.objects.select_for_update()
         .select_related("node")
-        .filter(sighting_of_id=sighting_of, where_sighted_id=where_sighted)
+        .annotate(db_parts=Exists(SightingPart.objects.filter(sighting_id=OuterRef("pk"))))
+        .filter(_wanted_rows(set(pks.values()), spans, window))
+        .order_by("pk")
     )
-    if first_seen:
-        near = near.filter(
-            Q(
-                first_seen__gte=first_seen - window,
-                first_seen__lte=(last_seen or first_seen) + window,
-            )
-            | Q(first_seen__isnull=True)
-        )
-    existing = near.order_by("-last_seen").first()
-    if existing is not None:
-        parts = _sighting_parts(existing)
-        parts[obj["id"]] = part
-        _save_sighting(existing, parts, existing.node.properties)
-        StixAlias.objects.get_or_create(stix_id=obj["id"], defaults={"node_id": existing.pk})
-        result.updated.append(existing.node.stix_id)
-        return existing
-    node = StixObject.objects.create(stix_id=obj["id"], owner=owner, **_columns(obj))
-    result.created.append(obj["id"])
-    return Sighting.objects.create(
+    rows = {s.pk: _Row(s, n, s.db_parts, s.db_parts) for n, s in enumerate(loaded)}
+    batch = _Batch(
+        owner=owner,
+        result=result,
+        rows=rows,
+        by_id={sid: rows[pk] for sid, pk in pks.items() if pk in rows},
+        by_pair={},
+    )
+    for row in rows.values():
+        s = row.sighting
+        batch.by_pair.setdefault((s.sighting_of_id, s.where_sighted_id), []).append(row)
+    for chunk in _chunks(ids, 900):
+        for part in SightingPart.objects.filter(stix_id__in=chunk):
+            if part.sighting_id in rows:
+                rows[part.sighting_id].parts[part.stix_id] = part
+    return batch
+
+
+def _wanted_rows(node_ids: set[int], spans: dict[tuple, list], window: timedelta) -> RawSQL:
+    """The rows named by id, or of an item's pair with a first_seen in reach of its window: one
+    condition written out (an ORM Q per pair costs more to build than the query to run)."""
+    table, quote = Sighting._meta.db_table, connection.ops.quote_name
+
+    def col(name: str) -> str:
+        return f"{quote(table)}.{quote(name)}"
+
+    stamp = connection.ops.adapt_datetimefield_value
+    terms, params = [], []
+    if node_ids:
+        terms.append(f"{col('node_id')} IN ({', '.join(['%s'] * len(node_ids))})")
+        params.extend(sorted(node_ids))
+    for (of, where), (lo, hi, undated) in spans.items():
+        term = f"{col('sighting_of_id')} = %s AND "
+        params.append(of)
+        if where is None:
+            term += f"{col('where_sighted_id')} IS NULL"
+        else:
+            term += f"{col('where_sighted_id')} = %s"
+            params.append(where)
+        if not undated:
+            first = col("first_seen")
+            term += f" AND ({first} IS NULL OR ({first} >= %s AND {first} <= %s))"
+            params.extend([stamp(lo - window), stamp(hi + window)])
+        terms.append(f"({term})")
+    return RawSQL(" OR ".join(terms) or "1 = 0", params, output_field=BooleanField())
+
+
+def _in_window(sighting: Sighting, first: datetime | None, last: datetime | None) -> bool:
+    if first is None or sighting.first_seen is None:
+        return True
+    window = sighting_window()
+    return first - window <= sighting.first_seen <= (last or first) + window
+
+
+def _window_row(batch: _Batch, pair: tuple, first, last) -> _Row | None:
+    """The pair's row the item merges into: the latest last_seen in the window (an undated row
+    first, as PostgreSQL sorts NULLs in descending order)."""
+    candidates = [r for r in batch.by_pair.get(pair, []) if _in_window(r.sighting, first, last)]
+    if not candidates:
+        return None
+
+    def key(row: _Row) -> tuple:
+        last_seen = row.sighting.last_seen
+        return (last_seen is not None, -last_seen.timestamp() if last_seen else 0.0, row.order)
+
+    return min(candidates, key=key)
+
+
+def _decide(batch: _Batch, obj: dict, pair: tuple[int, int | None]) -> tuple[Sighting, str]:
+    """One item, as if alone: update the row its id names, or merge into a row of its pair in
+    the window, or create a row. Changes the in-memory rows; _write stores them."""
+    new: _Span = (obj.get("count", 1), _stamp(obj, "first_seen"), _stamp(obj, "last_seen"))
+    row = batch.by_id.get(obj["id"])
+    if row is not None:
+        return _update_by_id(batch, row, obj, new)
+    row = _window_row(batch, pair, new[1], new[2])
+    if row is not None:
+        _add_part(batch, row, obj["id"], new)
+        batch.by_id[obj["id"]] = row
+        batch.aliases.append((obj["id"], row))
+        batch.result.updated.append(row.sighting.node.stix_id)
+        return _recorded(batch, row, created=False)
+    properties = {k: v for k, v in obj.items() if k != SIGHTING_PARTS}
+    node = StixObject(stix_id=obj["id"], owner=batch.owner, **_columns(properties))
+    sighting = Sighting(
         node=node,
-        sighting_of_id=sighting_of,
-        where_sighted_id=where_sighted,
-        count=count,
-        first_seen=first_seen,
-        last_seen=last_seen,
+        sighting_of_id=pair[0],
+        where_sighted_id=pair[1],
+        count=new[0],
+        first_seen=new[1],
+        last_seen=new[2],
         false_positive=bool(obj.get("x_opencti_negative", False)),
         observed_data_refs=list(obj.get("observed_data_refs", [])),
     )
+    row = _Row(sighting, len(batch.rows) + len(batch.new_rows), False, False, created=True)
+    batch.new_rows.append(row)
+    batch.by_id[obj["id"]] = row
+    batch.by_pair.setdefault(pair, []).append(row)
+    batch.result.created.append(obj["id"])
+    return _recorded(batch, row, created=True)
+
+
+def _update_by_id(batch: _Batch, row: _Row, obj: dict, new: _Span) -> tuple[Sighting, str]:
+    node = row.sighting.node
+    own = node.stix_id == obj["id"]
+    part = row.parts.get(obj["id"])
+    old: _Span | None = (part.count, part.first_seen, part.last_seen) if part else None
+    if old is None and own and not row.has_parts:
+        old = row.totals
+    replace = not (own and new == row.totals) and new != old
+    properties = {k: v for k, v in obj.items() if k != SIGHTING_PARTS} if own else node.properties
+    if not replace and _sighting_rest(properties) == _sighting_rest(node.properties):
+        batch.result.unchanged.append(obj["id"])
+        return row.sighting, UNCHANGED
+    if replace and old is None:
+        _add_part(batch, row, obj["id"], new)
+    elif replace:
+        _replace_part(batch, row, obj["id"], old, new)
+    if own:
+        node.properties = properties
+        row.sighting.false_positive = bool(properties.get("x_opencti_negative", False))
+        row.node_changed = True
+    row.touched = True
+    batch.result.updated.append(obj["id"])
+    return _recorded(batch, row, created=False)
+
+
+def _add_part(batch: _Batch, row: _Row, stix_id: str, new: _Span) -> None:
+    """Another id's part: the row's count grows by it and its dates widen (no reads)."""
+    s = row.sighting
+    if not row.has_parts:  # the row's own id becomes a part of its own
+        count, first, last = row.totals
+        own = SightingPart(stix_id=s.node.stix_id, count=count, first_seen=first, last_seen=last)
+        row.parts[own.stix_id] = own
+        row.has_parts = True
+    row.parts[stix_id] = SightingPart(
+        stix_id=stix_id, count=new[0], first_seen=new[1], last_seen=new[2]
+    )
+    s.count += new[0]
+    s.first_seen, s.last_seen = _earliest(s.first_seen, new[1]), _latest(s.last_seen, new[2])
+    row.touched = True
+
+
+def _replace_part(batch: _Batch, row: _Row, stix_id: str, old: _Span, new: _Span) -> None:
+    """The same id with other values replaces its part. The count follows by difference; a date
+    follows by min/max unless the old part held the row's bound and the new one moves inward:
+    then the span is recomputed from all the row's parts (one aggregate query)."""
+    s = row.sighting
+    part = row.parts.get(stix_id)
+    if part is None:  # the row's own id, no part rows: the row is that part
+        s.count, s.first_seen, s.last_seen = new
+        row.touched = True
+        return
+    part.count, part.first_seen, part.last_seen = new
+    if part.pk is not None:
+        batch.dirty_parts[part.pk] = part
+    narrower_first = (
+        old[1] is not None and old[1] == s.first_seen and (new[1] is None or new[1] > old[1])
+    )
+    narrower_last = (
+        old[2] is not None and old[2] == s.last_seen and (new[2] is None or new[2] < old[2])
+    )
+    if narrower_first or narrower_last:
+        s.count, s.first_seen, s.last_seen = _parts_span(row)
+    else:
+        s.count += new[0] - old[0]
+        s.first_seen, s.last_seen = _earliest(s.first_seen, new[1]), _latest(s.last_seen, new[2])
+    row.touched = True
+
+
+def _parts_span(row: _Row) -> _Span:
+    """Count, first and last of all the row's parts: the stored ones this batch does not hold
+    (aggregated in the database), then those it holds (maybe changed, maybe not stored yet)."""
+    count, first, last = 0, None, None
+    if row.db_parts:
+        stored = (
+            SightingPart.objects.filter(sighting_id=row.sighting.pk)
+            .exclude(stix_id__in=list(row.parts))
+            .aggregate(n=Sum("count"), first=Min("first_seen"), last=Max("last_seen"))
+        )
+        count, first, last = stored["n"] or 0, stored["first"], stored["last"]
+    for part in row.parts.values():
+        count += part.count
+        first, last = _earliest(first, part.first_seen), _latest(last, part.last_seen)
+    return count, first, last
+
+
+def _recorded(batch: _Batch, row: _Row, *, created: bool) -> tuple[Sighting, str]:
+    batch.events.append((row, created, row.sighting.count))
+    return row.sighting, CREATED if created else UPDATED
+
+
+def _write(batch: _Batch) -> None:
+    """Store what the batch decided: a fixed number of statements."""
+    now = timezone.now()
+    for row in [*batch.rows.values(), *batch.new_rows]:
+        if row.node_changed:  # its own id came again with other properties
+            node = row.sighting.node
+            for key, value in _columns(node.properties).items():
+                if key != "type":
+                    setattr(node, key, value)
+            node.last_updated = now  # bulk_update does not apply auto_now
+    if batch.new_rows:
+        StixObject.objects.bulk_create([row.sighting.node for row in batch.new_rows])
+        for row in batch.new_rows:
+            row.sighting.node_id = row.sighting.node.pk
+        Sighting.objects.bulk_create([row.sighting for row in batch.new_rows])
+    touched = [row for row in batch.rows.values() if row.touched]
+    changed_nodes = [row.sighting.node for row in touched if row.node_changed]
+    if changed_nodes:
+        StixObject.objects.bulk_update(changed_nodes, [*_NODE_COLUMNS, "last_updated"])
+    bumped = [row.sighting.pk for row in touched if not row.node_changed]
+    if bumped:  # the count or dates of the sighting changed: so did its STIX form
+        StixObject.objects.filter(pk__in=bumped).update(last_updated=now)
+    if touched:
+        _update_rows([row.sighting for row in touched])
+    new_parts = []
+    for row in [*batch.rows.values(), *batch.new_rows]:
+        for part in row.parts.values():
+            if part.pk is None:
+                part.sighting_id = row.sighting.pk
+                new_parts.append(part)
+    SightingPart.objects.bulk_create(new_parts)
+    if batch.dirty_parts:
+        SightingPart.objects.bulk_update(
+            list(batch.dirty_parts.values()), ["count", "first_seen", "last_seen"]
+        )
+    if batch.aliases:
+        StixAlias.objects.bulk_create(
+            [StixAlias(stix_id=stix_id, node_id=row.sighting.pk) for stix_id, row in batch.aliases],
+            ignore_conflicts=True,
+        )
+    emit_many(
+        EventKind.SIGHTING_RECORDED,
+        [
+            (
+                "sighting",
+                row.sighting.pk,
+                {
+                    "created": created,
+                    "count": count,
+                    "sighting_of": row.sighting.sighting_of_id,
+                    "where_sighted": row.sighting.where_sighted_id,
+                },
+            )
+            for row, created, count in batch.events
+        ],
+    )
+
+
+def _update_rows(sightings: list[Sighting]) -> None:
+    """Store the rows' count, dates and flag. On PostgreSQL one UPDATE ... FROM (VALUES ...):
+    bulk_update's CASE WHEN expressions cost more to build than to run."""
+    fields = ["count", "first_seen", "last_seen", "false_positive"]
+    if connection.vendor != "postgresql":
+        Sighting.objects.bulk_update(sightings, fields)
+        return
+    quote = connection.ops.quote_name
+    casts = ["bigint", "integer", "timestamptz", "timestamptz", "boolean"]
+    row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    params = []
+    for s in sightings:
+        params += [s.pk, s.count, s.first_seen, s.last_seen, s.false_positive]
+    sets = ", ".join(f"{quote(f)} = v.{quote(f)}" for f in fields)
+    names = ", ".join(quote(f) for f in ["pk", *fields])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Sighting._meta.db_table)} AS t SET {sets} "
+            f"FROM (VALUES {', '.join([row] * len(sightings))}) AS v({names}) "
+            f"WHERE t.{quote('node_id')} = v.{quote('pk')}",
+            params,
+        )
+
+
+_NODE_COLUMNS = [
+    "subtype",
+    "name",
+    "value",
+    "properties",
+    "confidence",
+    "revoked",
+    "created",
+    "modified",
+    "marking_refs",
+]
 
 
 def _link_containers(container_refs: dict[str, list[str]], result: ImportResult) -> None:

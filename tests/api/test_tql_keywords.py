@@ -19,6 +19,8 @@ KEYWORD_CASES: list[tuple[str, str, str, set[str]]] = [
     ("cases", "assignedToUserOrGroup", 'assignedToUserOrGroup = "none"', {C}),
     ("cases", "assignedToUserOrGroup", 'assignedToUserOrGroup NOT IN ("User")', {B, C}),
     ("cases", "assignedToUserOrGroup", 'assignedToUserOrGroup LIKE "gr%"', {B}),
+    ("cases", "assignedToMe", "assignedToMe = true", {A}),
+    ("cases", "assignedToMe", "assignedToMe = false", {B, C}),
     ("cases", "assignee", "assignee = me", {A}),
     ("cases", "assignee", 'assignee = "analyst@example.com"', {A}),
     ("cases", "assigneeName", 'assigneeName = "SOC"', {B}),
@@ -99,6 +101,7 @@ KEYWORD_CASES: list[tuple[str, str, str, set[str]]] = [
     ("cases", "xid", 'xid = "case-c"', {C}),
     # --- tasks ----------------------------------------------------------------------------
     ("tasks", "assignedToUserOrGroup", 'assignedToUserOrGroup = "None"', {C}),
+    ("tasks", "assignedToMe", "assignedToMe != true", {B, C}),
     ("tasks", "assignee", "assignee = me", {A}),
     ("tasks", "assignee", "assignee != me", {B, C}),
     ("tasks", "assigneeName", 'assigneeName = "SOC"', {B}),

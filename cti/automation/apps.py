@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class AutomationConfig(AppConfig):
+    name = "cti.automation"
+    label = "automation"
+    verbose_name = "Case automation"
+
+    def ready(self) -> None:
+        from cti.automation.choices import TriggerKind
+        from cti.automation.services import handle_event
+        from cti.events.registry import subscribe
+
+        subscribe("automation", handle_event, kinds=TriggerKind.values, order=10)

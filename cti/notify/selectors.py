@@ -1,0 +1,104 @@
+"""Which triggers an event fires (reads only)."""
+
+import logging
+
+from django.db.models import Model, Q
+
+from cti.events.models import Event
+from cti.notify.choices import CASE_KINDS, INTEL_KINDS, TASK_KINDS
+from cti.notify.models import Trigger
+from cti.tql import TqlContext, TqlError, compile_tql
+
+logger = logging.getLogger(__name__)
+
+
+def tql_schema_for(kind: str) -> str:
+    """The TQL schema a trigger's filter is written in for events of `kind`."""
+    if kind in CASE_KINDS:
+        return "cases"
+    if kind in TASK_KINDS:
+        return "tasks"
+    return "intelObjects"
+
+
+def _model_for(kind: str) -> type[Model]:
+    from cases.models import Case, Task
+    from cti.intel.models import StixObject
+
+    if kind in CASE_KINDS:
+        return Case
+    if kind in TASK_KINDS:
+        return Task
+    return StixObject
+
+
+def assigned_to(user, data: dict, group_ids: set[int]) -> str | None:
+    """ "user" or "group" when the event's assignee is `user` or one of `group_ids`."""
+    if data.get("assignee_user") is not None and data["assignee_user"] == user.pk:
+        return "user"
+    if data.get("assignee_group") is not None and data["assignee_group"] in group_ids:
+        return "group"
+    return None
+
+
+def group_ids(user) -> set[int]:
+    return set(user.user_groups.values_list("pk", flat=True))
+
+
+def _object_matches(trigger: Trigger, event: Event) -> bool:
+    """The object still exists, the user may see it and it passes the trigger's TQL."""
+    kind = event.kind
+    model = _model_for(kind)
+    rows = model._default_manager.filter(pk=event.object_id)
+    if kind in CASE_KINDS | TASK_KINDS:
+        from cases.services.cases import visible_cases_q
+
+        visible = visible_cases_q(trigger.user)
+        if visible:
+            rows = rows.filter(visible if kind in CASE_KINDS else Q(case__in=_cases(visible)))
+    if trigger.tql.strip():
+        context = TqlContext(user=trigger.user)
+        try:
+            rows = rows.filter(compile_tql(trigger.tql, tql_schema_for(kind), context))
+        except TqlError:
+            # checked at save; a schema that changed since must not stop the event
+            logger.warning("trigger %s: its TQL no longer compiles", trigger.pk)
+            return False
+    return rows.exists()
+
+
+def _cases(q: Q):
+    from cases.models import Case
+
+    return Case.objects.filter(q)
+
+
+def trigger_matches(trigger: Trigger, event: Event) -> bool:
+    if not trigger.enabled or event.kind not in trigger.events:
+        return False
+    if trigger.object_types and event.object_type not in trigger.object_types:
+        return False
+    if trigger.rules and not set(trigger.rules) & set(event.data.get("rules") or ()):
+        return False
+    if trigger.assigned_to_me:
+        if event.kind in INTEL_KINDS:
+            return False
+        if assigned_to(trigger.user, event.data, group_ids(trigger.user)) is None:
+            return False
+    return _object_matches(trigger, event)
+
+
+def matching_triggers(event: Event) -> list[Trigger]:
+    """Enabled triggers (with their enabled notifiers) that `event` fires. The event-kind test
+    is done here in Python: JSON containment is not portable to SQLite, and triggers are few."""
+    candidates = (
+        Trigger.objects.filter(enabled=True, notifiers__enabled=True)
+        .distinct()
+        .select_related("user")
+        .prefetch_related("notifiers")
+    )
+    return [
+        t
+        for t in candidates
+        if event.kind in t.events and t.user.is_active and trigger_matches(t, event)
+    ]

@@ -1,0 +1,74 @@
+"""Concurrent posts against a live server (threads; PostgreSQL): 50 posts of one event give one
+sighting of count 1, 50 distinct events on one pair give count 50, 50 posts with one
+Idempotency-Key give one response."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+import pytest
+import requests
+from django.db import connection
+
+from cti.intel.models import Sighting
+from tests.ingest.conftest import IP
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+N = 50
+
+
+@pytest.fixture(autouse=True)
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency is proven on PostgreSQL")
+
+
+def fire(url: str, bodies: list[dict], headers: dict | None = None) -> list[requests.Response]:
+    def post(body):
+        return requests.post(url, data=json.dumps(body), headers=headers or {}, timeout=120)
+
+    with ThreadPoolExecutor(max_workers=N) as pool:
+        return list(pool.map(post, bodies))
+
+
+@pytest.fixture
+def webhook_url(live_server, make_source) -> str:
+    source = make_source("generic", auth_mode="token", system_name="Load SIEM")
+    return f"{live_server.url}/api/v3/webhooks/generic?token={quote(source.secret, safe='')}"
+
+
+def event(n: int) -> dict:
+    return {"observableValue": IP, "eventId": f"ev-{n}", "firstSeen": "2024-05-01T10:00:00Z"}
+
+
+def test_fifty_posts_of_one_event_give_one_sighting(webhook_url, indicator):
+    responses = fire(webhook_url, [event(0)] * N)
+    assert [r.status_code for r in responses] == [200] * N
+    statuses = sorted(r.json()["data"][0]["status"] for r in responses)
+    assert statuses == ["created"] + ["unchanged"] * (N - 1)
+    rows = Sighting.objects.filter(sighting_of_id=indicator)
+    assert rows.count() == 1 and rows.get().count == 1
+
+
+def test_fifty_distinct_events_on_one_pair_count_fifty(webhook_url, indicator):
+    responses = fire(webhook_url, [event(n) for n in range(N)])
+    assert [r.status_code for r in responses] == [200] * N
+    rows = Sighting.objects.filter(sighting_of_id=indicator)
+    assert rows.count() == 1 and rows.get().count == N
+    observable_rows = Sighting.objects.exclude(sighting_of_id=indicator)
+    assert observable_rows.count() == 1 and observable_rows.get().count == N
+
+
+def test_fifty_posts_with_one_idempotency_key(live_server, analyst_credential, indicator):
+    url = f"{live_server.url}/api/v3/sightings"
+    headers = {
+        "Authorization": f"TC-Token {analyst_credential.token}",
+        "Idempotency-Key": "one-key",
+        "Content-Type": "application/json",
+    }
+    bodies = [dict(event(0), eventId=None, system="S", count=2)] * N
+    responses = fire(url, bodies, headers)
+    assert [r.status_code for r in responses] == [200] * N
+    assert len({json.dumps(r.json(), sort_keys=True) for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == N - 1
+    assert Sighting.objects.get(sighting_of_id=indicator).count == 2
