@@ -28,8 +28,16 @@ class NoteInline(admin.TabularInline):
 
 @admin.register(m.Case)
 class CaseAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "status", "severity", "assignee_user", "date_added")
-    list_filter = ("status", "severity", "resolution")
+    list_display = (
+        "id",
+        "name",
+        "status",
+        "detailed_status",
+        "severity",
+        "assignee_user",
+        "date_added",
+    )
+    list_filter = ("status", "detailed_status", "severity", "resolution")
     search_fields = ("name", "xid", "description")
     raw_id_fields = ("workflow_template", "associated_cases")
     filter_horizontal = ("tags", "user_access")
@@ -92,3 +100,19 @@ class AttributeTypeAdmin(admin.ModelAdmin):
 class CaseAttributeAdmin(admin.ModelAdmin):
     list_display = ("id", "case", "attribute_type", "value")
     raw_id_fields = ("case",)
+
+
+@admin.register(m.CaseOpinion)
+class CaseOpinionAdmin(admin.ModelAdmin):
+    list_display = ("id", "case", "author", "opinion", "last_modified")
+    list_filter = ("opinion",)
+    search_fields = ("explanation", "author__username")
+    raw_id_fields = ("case", "author")
+
+
+@admin.register(m.CaseStatusTemplate)
+class CaseStatusTemplateAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "case_type", "order", "closes_case")
+    list_filter = ("case_type", "closes_case")
+    list_editable = ("order", "closes_case")
+    search_fields = ("name",)

@@ -80,3 +80,13 @@ INTEL_TYPE_OBSERVABLES = {
     "indicator-Registry Key": "windows-registry-key",
     "indicator-Email Subject": "email-message",
 }
+
+
+class OpinionChoices(models.TextChoices):
+    """STIX 2.1 opinion-enum."""
+
+    STRONGLY_DISAGREE = "strongly-disagree"
+    DISAGREE = "disagree"
+    NEUTRAL = "neutral"
+    AGREE = "agree"
+    STRONGLY_AGREE = "strongly-agree"

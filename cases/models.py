@@ -12,6 +12,7 @@ from cases.choices import (
     CaseSeverityChoices,
     CaseStatusChoices,
     DurationTypeChoices,
+    OpinionChoices,
     TaskStatusChoices,
 )
 
@@ -138,6 +139,13 @@ class Case(AssignableMixin):
     )
     priority = models.CharField(max_length=2, blank=True, default="")
     type_values = models.JSONField(default=list, blank=True)
+    detailed_status = models.ForeignKey(
+        "CaseStatusTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+    )
     date_added = models.DateTimeField(auto_now_add=True, db_index=True)
     last_updated = models.DateTimeField(auto_now=True)
 
@@ -311,3 +319,44 @@ class CaseAttribute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attribute_type}: {self.value[:60]}"
+
+
+class CaseStatusTemplate(models.Model):
+    """An administrator-defined detailed status (besides Open/Closed) for a case type; a blank
+    case type means every type."""
+
+    case_type = models.CharField(max_length=64, blank=True, default="")
+    name = models.CharField(max_length=64)
+    order = models.PositiveIntegerField(default=0)
+    closes_case = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case_type", "name"], name="case_status_template_unique_name"
+            )
+        ]
+        ordering = ["case_type", "order", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.case_type or 'All types'}: {self.name}"
+
+
+class CaseOpinion(models.Model):
+    """A user's STIX-style opinion on a case (lessons learned); one per user and case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="opinions")
+    author = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    opinion = models.CharField(max_length=20, choices=OpinionChoices.choices)
+    explanation = models.TextField(blank=True, default="")
+    date_added = models.DateTimeField(auto_now_add=True)
+    last_modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "author"], name="case_opinion_unique_author")
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.opinion}"

@@ -176,6 +176,63 @@ NOTES = register_resource(
     )
 )
 
+CASE_OPINIONS = register_resource(
+    Resource(
+        name="caseOpinions",
+        model=m.CaseOpinion,
+        tql=tql.CASE_OPINIONS,
+        select=("author", "case"),
+        fields=[
+            FieldSpec("id", "Integer", RO),
+            *case_id_specs(required=True, description="The case the opinion is about"),
+            FieldSpec(
+                "opinion",
+                "String",
+                CU,
+                required=True,
+                choices=tuple(ch.OpinionChoices.values),
+                description="The STIX opinion on the case",
+            ),
+            FieldSpec("explanation", "String", CU, max_length=65500),
+            FieldSpec("author", "User", RO),
+            FieldSpec("dateAdded", "Date", RO, attr="date_added"),
+            FieldSpec("lastModified", "Date", RO, attr="last_modified"),
+            FieldSpec("parentCase", "Case", RO, attr="case", resource="cases", expand="parentCase"),
+        ],
+        expansions=[Expansion("parentCase", "Includes the case")],
+    )
+)
+
+CASE_STATUS_TEMPLATES = register_resource(
+    Resource(
+        name="caseStatusTemplates",
+        model=m.CaseStatusTemplate,
+        tql=tql.CASE_STATUS_TEMPLATES,
+        ordering=("case_type", "order", "name", "id"),
+        fields=[
+            FieldSpec("id", "Integer", RO),
+            FieldSpec(
+                "caseType",
+                "String",
+                CU,
+                attr="case_type",
+                getter=lambda t: t.case_type or None,
+                description="The case type the status is for; none means every type",
+            ),
+            FieldSpec("name", "String", CU, required=True, min_length=1, max_length=64),
+            FieldSpec("order", "Integer", CU, default=0, min_value=0),
+            FieldSpec(
+                "closesCase",
+                "Boolean",
+                CU,
+                attr="closes_case",
+                default=False,
+                description="Setting the status closes the case",
+            ),
+        ],
+    )
+)
+
 ARTIFACTS = register_resource(
     Resource(
         name="artifacts",
@@ -441,7 +498,7 @@ CASES = register_resource(
         model=m.Case,
         tql=tql.CASES,
         xid_lookup=True,
-        select=("owner", "assignee_user", "assignee_group", *USER_FIELDS),
+        select=("owner", "assignee_user", "assignee_group", "detailed_status", *USER_FIELDS),
         fields=[
             FieldSpec("id", "Integer", RO),
             FieldSpec("xid", "String", C, max_length=100),
@@ -509,6 +566,15 @@ CASES = register_resource(
                 getter=lambda c: c.type_values or None,
                 description="Response, information or takedown types of the case type",
             ),
+            FieldSpec(
+                "detailedStatus",
+                "String",
+                CU,
+                attr="detailed_status",
+                getter=lambda c: c.detailed_status.name if c.detailed_status_id else None,
+                description="An administrator-defined status for the case type "
+                "(see caseStatusTemplates); one that closes the case sets status Closed",
+            ),
             FieldSpec("owner", "String", RO, getter=lambda c: c.owner.name),
             FieldSpec("ownerId", "Integer", RO, attr="owner_id"),
             assignee_spec(),
@@ -523,6 +589,14 @@ CASES = register_resource(
             ),
             FieldSpec("tasks", "Task", CU, resource="tasks", many=True, expand="tasks"),
             FieldSpec("notes", "Note", CU, resource="notes", many=True, expand="notes"),
+            FieldSpec(
+                "opinions",
+                "CaseOpinion",
+                RO,
+                resource="caseOpinions",
+                many=True,
+                expand="opinions",
+            ),
             FieldSpec("tags", "Tag", CU, resource="tags", many=True, expand="tags", modes=True),
             FieldSpec(
                 "attributes",
@@ -615,6 +689,7 @@ def _case_expansions() -> list[Expansion]:
             "Includes the case's attributes",
         ),
         Expansion("notes", "Includes the case's notes"),
+        Expansion("opinions", "Includes users' opinions on the case"),
         Expansion(
             "related",
             "Includes cases related through derived-link artifacts",

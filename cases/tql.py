@@ -179,6 +179,9 @@ CASES = registry.register(
             Keyword("createdById", INT, "created_by_id", "The id of the user who created the case"),
             Keyword("dateAdded", D, "date_added", "The date the case was added"),
             Keyword("description", S, "description", "The description of the case"),
+            Keyword(
+                "detailedStatus", S, "detailed_status__name", "The detailed status of the case"
+            ),
             Keyword("detectionDue", D, "detection_due", "The detection SLA deadline"),
             Keyword(
                 "detectionOverdue",
@@ -446,6 +449,38 @@ CASE_ATTRIBUTES = registry.register(
             Keyword("type", INT, "attribute_type_id", "The attribute type id"),
             Keyword("typeName", S, "attribute_type__name", "The attribute type name"),
             Keyword("user", S, "created_by__username", "The user who added the attribute"),
+        ],
+    )
+)
+
+CASE_OPINIONS = registry.register(
+    TqlSchema(
+        "caseOpinions",
+        m.CaseOpinion,
+        [
+            Keyword("author", S, "author__username", "The user name of the opinion's author"),
+            Keyword("caseId", INT, "case_id", "The ID of the case the opinion is about"),
+            Keyword("id", INT, "id", "The ID of the opinion"),
+            Keyword(
+                "opinion",
+                S,
+                "opinion",
+                "The opinion: strongly-disagree, disagree, neutral, agree or strongly-agree",
+            ),
+        ],
+    )
+)
+
+CASE_STATUS_TEMPLATES = registry.register(
+    TqlSchema(
+        "caseStatusTemplates",
+        m.CaseStatusTemplate,
+        [
+            Keyword("caseType", S, "case_type", "The case type (blank: every type)"),
+            Keyword("closesCase", B, "closes_case", "Whether the status closes the case"),
+            Keyword("id", INT, "id", "The ID of the status"),
+            Keyword("name", S, "name", "The name of the status"),
+            Keyword("order", INT, "order", "The position of the status in its list"),
         ],
     )
 )

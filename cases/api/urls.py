@@ -11,5 +11,9 @@ router.register("workflowTemplates", views.WorkflowTemplateViewSet, basename="wo
 router.register("artifactTypes", views.ArtifactTypeViewSet, basename="artifactTypes")
 router.register("tags", views.TagViewSet, basename="tags")
 router.register("caseAttributes", views.CaseAttributeViewSet, basename="caseAttributes")
+router.register("caseOpinions", views.CaseOpinionViewSet, basename="caseOpinions")
+router.register(
+    "caseStatusTemplates", views.CaseStatusTemplateViewSet, basename="caseStatusTemplates"
+)
 
 urlpatterns = router.urls

@@ -1,13 +1,29 @@
 """Case-management viewsets: each declares its resource and the services that write it."""
 
+from django.db import transaction
 from django.db.models import QuerySet
+from rest_framework import status
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from cases import resources
 from cases.models import Case
-from cases.services import artifacts, attributes, cases, events, notes, tags, tasks, templates
+from cases.services import (
+    artifacts,
+    attributes,
+    cases,
+    events,
+    notes,
+    opinions,
+    statuses,
+    tags,
+    tasks,
+    templates,
+)
 from cases.services.cases import visible_cases_q
 from cti.api.params import V3Params
-from cti.api.viewsets import V3ViewSet
+from cti.api.viewsets import V3ViewSet, success
 from cti.tql.inspect import top_level_keywords
 
 
@@ -90,3 +106,49 @@ class TagViewSet(V3ViewSet):
     create_service = tags.tag_create
     update_service = tags.tag_update
     delete_service = tags.tag_delete
+
+
+class CaseOpinionViewSet(CaseScopedMixin, V3ViewSet):
+    """Users' opinions on cases (STIX opinion vocabulary), one per user and case.
+
+    POST is an upsert: a user's second POST for the same case updates their opinion (200
+    "Updated"; the first answers 201 "Created"). PUT changes only the caller's own opinion, and
+    DELETE removes it (administrators may delete any); another user's opinion answers 403.
+    """
+
+    resource = resources.CASE_OPINIONS
+    create_service = opinions.opinion_create
+    update_service = opinions.opinion_update
+    delete_service = opinions.opinion_delete
+
+    def create(self, request: Request) -> Response:
+        data = self.input_data("POST", self.request_body(request))
+        with transaction.atomic():
+            obj = opinions.opinion_create(user=request.user, data=data)
+        created = getattr(obj, "was_created", True)
+        return Response(
+            success(self.render(self.reload(obj)), "Created" if created else "Updated"),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class AdministratorWrites(BasePermission):
+    """Authenticated users read; only administrators write."""
+
+    message = "Administrator role required."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or bool(getattr(user, "is_administrator", False))
+
+
+class CaseStatusTemplateViewSet(V3ViewSet):
+    """Detailed statuses per case type; every user reads them, administrators define them."""
+
+    resource = resources.CASE_STATUS_TEMPLATES
+    permission_classes = [AdministratorWrites]
+    create_service = statuses.status_template_create
+    update_service = statuses.status_template_update
+    delete_service = statuses.status_template_delete

@@ -8,6 +8,7 @@ from cases.services import announce
 from cases.services.assignees import apply_assignee
 from cases.services.common import bad_request, get_or_bad, set_fields
 from cases.services.events import system_event
+from cases.services.statuses import apply_detailed_status
 from cti.security.models import User
 from cti.security.services import default_owner
 
@@ -107,13 +108,14 @@ def case_create(*, user, data: dict) -> Case:
         apply_assignee(case, data["assignee"])
     template = _template_ref(data.get("workflow_template"))
     case.workflow_template = template
+    closes = apply_detailed_status(case, data)
     refresh_sla(case)
     case.save()
     system_event(case, "Case created", user)
     if template:
         announce.tasks_assigned(apply_template(case, template, user), user)
     create_children(case, user, data, updating=False)
-    if data.get("status") == CaseStatusChoices.CLOSED:
+    if closes or data.get("status") == CaseStatusChoices.CLOSED:
         _apply_status(case, user, CaseStatusChoices.CLOSED, data)
         refresh_sla(case)
         case.save()
@@ -127,6 +129,7 @@ def case_update(*, user, instance: Case, data: dict) -> Case:
 
     case = Case.objects.select_for_update().get(pk=instance.pk)
     changed = set_fields(case, data, SCALARS)
+    closes = apply_detailed_status(case, data)
     _set_times(case, user, data)
     assignee_changed = "assignee" in data and apply_assignee(case, data["assignee"])
     if data.get("workflow_template"):
@@ -138,7 +141,7 @@ def case_update(*, user, instance: Case, data: dict) -> Case:
             case.save()
             announce.tasks_assigned(apply_template(case, template, user), user)
     create_children(case, user, data, updating=True)
-    previous = _apply_status(case, user, data.get("status"), data)
+    previous = _apply_status(case, user, closes or data.get("status"), data)
     refresh_sla(case)
     case.save()
     if previous:

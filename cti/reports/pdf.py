@@ -30,16 +30,25 @@ def _assignee(obj) -> str:
     return str(who) if who else ""
 
 
-def opinions_of(graph: selectors.CaseGraph) -> list[dict]:
-    """STIX opinions about the case's objects (the cases app itself has no opinions)."""
+def opinions_of(case: Case, graph: selectors.CaseGraph) -> list[dict]:
+    """The case's own opinions (lessons learned), then STIX opinions about its objects."""
+    own = [
+        {
+            "opinion": o.opinion,
+            "explanation": o.explanation,
+            "authors": str(o.author or ""),
+            "created": o.date_added,
+        }
+        for o in case.opinions.select_related("author").order_by("date_added", "pk")
+    ]
     ids = [n.pk for n in graph.nodes]
     if not ids:
-        return []
+        return own
     opinions = StixObject.objects.filter(
         type="opinion",
         pk__in=ObjectRef.objects.filter(member_id__in=ids).values("container_id"),
     ).order_by("created", "pk")
-    return [
+    return own + [
         {
             "opinion": o.properties.get("opinion", ""),
             "explanation": o.properties.get("explanation", ""),
@@ -79,7 +88,7 @@ def report_context(case: Case, progress: Progress | None = None) -> dict:
         "notes": notes,
         "timeline": timeline,
         "techniques": selectors.attack_techniques(case, graph),
-        "opinions": opinions_of(graph),
+        "opinions": opinions_of(case, graph),
         "graph": graph,
         "edge_count": len(graph.relationships) + len(graph.sightings),
         "graph_svg": svg,

@@ -9,6 +9,8 @@ import pytest
 
 import cases.resources  # noqa: F401 - registers the case-management TQL schemas
 import cti.security.resources  # noqa: F401 - registers the users TQL schema
+from cases import models as m
+from cti.security.models import User
 from cti.tql import registry
 
 A, B, C = "A", "B", "C"
@@ -52,6 +54,9 @@ KEYWORD_CASES: list[tuple[str, str, str, set[str]]] = [
     ("cases", "createdById", "createdById = me", {A}),
     ("cases", "dateAdded", 'dateAdded > "2024-05-01"', {C}),
     ("cases", "description", 'description CONTAINS "laptop"', {B}),
+    ("cases", "detailedStatus", 'detailedStatus = "Contained"', {A}),
+    ("cases", "detailedStatus", 'detailedStatus IN ("Contained", "Triage")', {A, B}),
+    ("cases", "detailedStatus", "detailedStatus IS NULL", {C}),
     ("cases", "detectionDue", 'detectionDue = "2024-01-10"', {A}),
     ("cases", "detectionOverdue", "detectionOverdue = true", {A}),
     ("cases", "detectionOverdue", "detectionOverdue = False", {B, C}),
@@ -162,6 +167,20 @@ KEYWORD_CASES: list[tuple[str, str, str, set[str]]] = [
     ("notes", "summary", 'summary STARTSWITH "Host"', {A}),
     ("notes", "taskId", "taskId = {tasks.B}", {B}),
     ("notes", "workflowEventId", "workflowEventId = {workflowEvents.B}", {B}),
+    # --- caseOpinions ---------------------------------------------------------------------
+    ("caseOpinions", "author", "author = me", {A}),
+    ("caseOpinions", "author", 'author = "bob"', {B, C}),
+    ("caseOpinions", "caseId", "caseId = {cases.A}", {A, B}),
+    ("caseOpinions", "id", "id = {caseOpinions.C}", {C}),
+    ("caseOpinions", "opinion", 'opinion = "agree"', {A}),
+    ("caseOpinions", "opinion", 'opinion IN ("disagree", "strongly-agree")', {B, C}),
+    # --- caseStatusTemplates --------------------------------------------------------------
+    ("caseStatusTemplates", "caseType", 'caseType = "Incident Response"', {A, C}),
+    ("caseStatusTemplates", "caseType", 'caseType = ""', {B}),
+    ("caseStatusTemplates", "closesCase", "closesCase = true", {C}),
+    ("caseStatusTemplates", "id", "id = {caseStatusTemplates.B}", {B}),
+    ("caseStatusTemplates", "name", 'name STARTSWITH "Cont"', {A}),
+    ("caseStatusTemplates", "order", "order >= 2", {A, C}),
     # --- workflowEvents -------------------------------------------------------------------
     ("workflowEvents", "caseId", "caseId = {cases.A}", {A}),
     ("workflowEvents", "dateAdded", 'dateAdded > "2024-02-01"', {B}),
@@ -246,6 +265,34 @@ KEYWORD_CASES: list[tuple[str, str, str, set[str]]] = [
     ("users", "tqlTimeout", "tqlTimeout = 60", {"bob"}),
     ("users", "userName", "userName = me", {"analyst"}),
 ]
+
+
+@pytest.fixture
+def world(world):
+    """The shared data set plus detailed statuses and opinions (updated with .update() so the
+    cases' lastUpdated stays as the shared cases expect)."""
+    contained = m.CaseStatusTemplate.objects.create(
+        case_type="Incident Response", name="Contained", order=2
+    )
+    triage = m.CaseStatusTemplate.objects.create(name="Triage", order=1)
+    closed = m.CaseStatusTemplate.objects.create(
+        case_type="Incident Response", name="Eradicated", order=3, closes_case=True
+    )
+    for label, status in (("A", contained), ("B", triage), ("C", closed)):
+        world.add("caseStatusTemplates", label, status)
+    cases = world.ids["cases"]
+    m.Case.objects.filter(pk=cases["A"]).update(detailed_status=contained)
+    m.Case.objects.filter(pk=cases["B"]).update(detailed_status=triage)
+    analyst = User.objects.get(username="analyst@example.com")
+    bob = User.objects.get(username="bob")
+    for label, case, author, opinion in (
+        ("A", "A", analyst, "agree"),
+        ("B", "A", bob, "disagree"),
+        ("C", "C", bob, "strongly-agree"),
+    ):
+        row = m.CaseOpinion.objects.create(case_id=cases[case], author=author, opinion=opinion)
+        world.add("caseOpinions", label, row)
+    return world
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,8 @@ def _text(pdf: pypdfium2.PdfDocument) -> str:
 
 def test_pdf_report_from_request_to_download(api, story, media, django_capture_on_commit_callbacks):
     case_id = story.case["id"]
+    opinion = {"caseId": case_id, "opinion": "agree", "explanation": "Block earlier next time"}
+    assert api.post_json("/api/v3/caseOpinions", opinion).status_code == 201
     requested = _request(api, case_id, django_capture_on_commit_callbacks)
     assert (requested["status"], requested["progress"]) == ("pending", 0)
     pending = api.get(f"/api/v3/cases/{case_id}/reports/{requested['id']}/download")
@@ -73,6 +75,7 @@ def test_pdf_report_from_request_to_download(api, story, media, django_capture_o
         "T1566.001",
         "T1059",  # from the case's ATT&CK tag
         "strongly-agree",  # the STIX opinion on the technique
+        "Block earlier next time",  # the case's own opinion
         "Task completed: Triage the mailbox",  # timeline
     ):
         assert expected in text, expected
