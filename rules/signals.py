@@ -2,12 +2,12 @@
 Nothing is evaluated here. When no rule is active nothing is recorded: activation evaluates
 over all data anyway."""
 
-from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from cti.intel.models import ObjectRef, StixObject
 from cti.intel.signals import graph_changed
+from cti.transactions import on_commit_once
 from rules.engine import engine_is_writing
 from rules.models import GraphChange, RuleState
 
@@ -22,10 +22,7 @@ def _record(**fields) -> None:
     if engine_is_writing() or not RuleState.objects.filter(active=True).exists():
         return
     GraphChange.objects.create(**fields)
-    # one task per transaction, however many rows a cascade deleted: the task drains the outbox
-    pending = transaction.get_connection().run_on_commit
-    if not any(func is _enqueue for _, func, _ in pending):
-        transaction.on_commit(_enqueue)
+    on_commit_once(_enqueue)  # the task drains the outbox, however many rows a cascade deleted
 
 
 @receiver(graph_changed)

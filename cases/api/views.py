@@ -3,7 +3,6 @@
 from django.db import transaction
 from django.db.models import QuerySet
 from rest_framework import status
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,6 +22,7 @@ from cases.services import (
 )
 from cases.services.cases import visible_cases_q
 from cti.api.params import V3Params
+from cti.api.permissions import AdministratorWrites
 from cti.api.viewsets import V3ViewSet, success
 from cti.tql.inspect import top_level_keywords
 
@@ -130,18 +130,6 @@ class CaseOpinionViewSet(CaseScopedMixin, V3ViewSet):
             success(self.render(self.reload(obj)), "Created" if created else "Updated"),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
-
-
-class AdministratorWrites(BasePermission):
-    """Authenticated users read; only administrators write."""
-
-    message = "Administrator role required."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or bool(getattr(user, "is_administrator", False))
 
 
 class CaseStatusTemplateViewSet(V3ViewSet):

@@ -24,7 +24,7 @@ def hmac_signature(secret_key: str, path_url: str, method: str, timestamp: str) 
     return base64.b64encode(digest).decode()
 
 
-def _active_user(credential: ApiCredential | None):
+def active_user(credential: ApiCredential | None):
     if credential is None or credential.revoked or not credential.user.is_active:
         raise exceptions.AuthenticationFailed("Invalid or revoked API credentials.")
     return credential.user
@@ -57,7 +57,7 @@ class TcHmacAuthentication(authentication.BaseAuthentication):
         credential = (
             ApiCredential.objects.select_related("user").filter(access_id=access_id).first()
         )
-        user = _active_user(credential)
+        user = active_user(credential)
         expected = hmac_signature(
             credential.secret_key, _raw_path_url(request), request.method, timestamp
         )
@@ -82,7 +82,7 @@ class TcTokenAuthentication(authentication.BaseAuthentication):
             .filter(token_digest=token_digest(token))
             .first()
         )
-        return _active_user(credential), credential
+        return active_user(credential), credential
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword

@@ -23,3 +23,15 @@ class AdministratorOnly(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and getattr(user, "is_administrator", False))
+
+
+class AdministratorWrites(BasePermission):
+    """Authenticated users read; only administrators write."""
+
+    message = "Administrator role required."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or bool(getattr(user, "is_administrator", False))

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cti.events.models import Event
 from cti.events.registry import handlers_for
+from cti.transactions import on_commit_once
 
 logger = logging.getLogger(__name__)
 
@@ -20,18 +21,12 @@ def _enqueue() -> None:
     dispatch_events.delay()
 
 
-def _on_commit_once() -> None:
-    pending = transaction.get_connection().run_on_commit
-    if not any(func is _enqueue for _, func, _ in pending):
-        transaction.on_commit(_enqueue)
-
-
 def emit(kind: str, *, object_type: str, object_id: int, actor=None, **data) -> Event:
     """Record an event in the caller's transaction; it is dispatched after commit."""
     event = Event.objects.create(
         kind=kind, object_type=object_type, object_id=object_id, actor=actor, data=data
     )
-    _on_commit_once()
+    on_commit_once(_enqueue)
     return event
 
 
@@ -42,7 +37,7 @@ def emit_many(kind: str, objects: list[tuple[str, int, dict]]) -> None:
     Event.objects.bulk_create(
         Event(kind=kind, object_type=t, object_id=pk, data=data) for t, pk, data in objects
     )
-    _on_commit_once()
+    on_commit_once(_enqueue)
 
 
 def _claim(limit: int) -> list[Event]:

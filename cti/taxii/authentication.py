@@ -9,7 +9,7 @@ import hmac
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from cti.api.authentication import _active_user
+from cti.api.authentication import active_user
 from cti.security.models import ApiCredential
 from cti.security.services import token_digest
 
@@ -39,7 +39,7 @@ class TaxiiBasicAuthentication(authentication.BaseAuthentication):
         if not sep or not token:
             raise exceptions.AuthenticationFailed("Malformed Basic credentials.")
         credential = credential_for_token(token)
-        user = _active_user(credential)
+        user = active_user(credential)
         if not hmac.compare_digest(user.get_username().encode(), username.encode()):
             raise exceptions.AuthenticationFailed("Invalid user name or API token.")
         return user, credential
@@ -61,7 +61,7 @@ class TaxiiTokenAuthentication(authentication.BaseAuthentication):
         if not token:
             raise exceptions.AuthenticationFailed("Empty token.")
         credential = credential_for_token(token)
-        return _active_user(credential), credential
+        return active_user(credential), credential
 
     def authenticate_header(self, request: Request) -> str:
         return "Token"

@@ -2,7 +2,6 @@
 helper that runs the event subscribers and then the delivery tasks synchronously."""
 
 import json
-import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from cti.intel.models import StixObject
 from cti.notify.models import Delivery, Notifier, Trigger
 from cti.notify.tasks import deliver
 from cti.security.models import UserGroup
+from tests.rules_manager.conftest import free_port
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -67,12 +67,6 @@ def http_receiver():
     server.server_close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class _Mailbox:
     def __init__(self) -> None:
         self.envelopes: list = []
@@ -86,7 +80,7 @@ class _Mailbox:
 def smtp_server(settings):
     """A real SMTP server on loopback; Django's SMTP backend pointed at it."""
     mailbox = _Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -83,10 +83,10 @@ def test_email_without_any_recipient_fails_without_sending(
 
 
 def test_email_server_down_is_retried(settings, make_notifier, make_trigger, make_case, dispatch):
-    from tests.notify.conftest import _free_port
+    from tests.rules_manager.conftest import free_port
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _free_port()  # nobody listens
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
     make_trigger([EventKind.CASE_CREATED], notifiers=[make_notifier("email")])
     make_case()
     [pk] = dispatch()
@@ -284,9 +284,9 @@ def test_gives_up_after_max_attempts(
 def test_unreachable_receiver_is_an_error_not_a_crash(
     make_notifier, make_trigger, make_case, dispatch
 ):
-    from tests.notify.conftest import _free_port
+    from tests.rules_manager.conftest import free_port
 
-    url = f"http://127.0.0.1:{_free_port()}/nobody"
+    url = f"http://127.0.0.1:{free_port()}/nobody"
     make_trigger([EventKind.CASE_CREATED], notifiers=[make_notifier(url=url)])
     make_case()
     [pk] = dispatch()

@@ -4,12 +4,12 @@ from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cti.api.errors import ErrCode, V3Error
 from cti.api.params import parse_pk
+from cti.api.permissions import AdministratorWrites
 from cti.api.viewsets import success
 from cti.automation import services
 from cti.automation.api.serializers import (
@@ -20,16 +20,6 @@ from cti.automation.api.serializers import (
 from cti.automation.models import CaseAutomation
 
 
-class AdministratorsWrite(BasePermission):
-    message = "Administrator role required."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or getattr(user, "is_administrator", False)
-
-
 def _rows():
     return CaseAutomation.objects.select_related(
         "workflow_template", "assignee_user", "assignee_group", "run_as", "created_by"
@@ -37,7 +27,7 @@ def _rows():
 
 
 class CaseAutomationViewSet(viewsets.ViewSet):
-    permission_classes = [AdministratorsWrite]
+    permission_classes = [AdministratorWrites]
     lookup_value_regex = "[^/]+"
 
     def _get(self, pk: str) -> CaseAutomation:

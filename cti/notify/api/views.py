@@ -14,13 +14,14 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cti.api.errors import ErrCode, V3Error
 from cti.api.paging import paginate
 from cti.api.params import parse_params, parse_pk
+from cti.api.permissions import AdministratorWrites
 from cti.api.viewsets import success
 from cti.notify import services
 from cti.notify.api.serializers import (
@@ -117,18 +118,8 @@ class TriggerViewSet(viewsets.ViewSet):
         return Response(success(message="Deleted"))
 
 
-class AdminWrites(BasePermission):
-    message = "Administrator role required."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or bool(getattr(user, "is_administrator", False))
-
-
 class NotifierViewSet(viewsets.ViewSet):
-    permission_classes = [AdminWrites]
+    permission_classes = [AdministratorWrites]
     lookup_value_regex = "[^/]+"
 
     def _render(self, notifier: Notifier) -> dict:
