@@ -146,13 +146,19 @@ class Case(AssignableMixin):
         on_delete=models.SET_NULL,
         related_name="cases",
     )
-    date_added = models.DateTimeField(auto_now_add=True, db_index=True)
+    date_added = models.DateTimeField(auto_now_add=True)
     last_updated = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Besides these, PostgreSQL has trigram indexes for name LIKE/CONTAINS (migration 0006).
         indexes = [
             models.Index(fields=["status", "severity"]),
             models.Index(fields=["name"]),
+            # sorting=dateAdded (either direction) and keyset paging on it, tie-broken by id
+            models.Index(fields=["date_added", "id"], name="case_date_added_id"),
+            models.Index(fields=["last_updated"], name="case_last_updated"),
+            models.Index(fields=["case_open_time"], name="case_open_time"),
+            models.Index(fields=["case_close_time"], name="case_close_time"),
         ]
 
     def __str__(self) -> str:
@@ -204,6 +210,11 @@ class Task(AssignableMixin):
 
     class Meta:
         ordering = ["workflow_phase", "workflow_step", "id"]
+        indexes = [
+            # the default ordering of task lists, so a page needs no sort of every task
+            models.Index(fields=["workflow_phase", "workflow_step", "id"], name="task_order"),
+            models.Index(fields=["due_date"], name="task_due_date"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -268,7 +279,12 @@ class Artifact(models.Model):
     last_updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["artifact_type", "summary"], name="artifact_type_summary")]
+        # summary first: `summary = x` alone (hasArtifact(summary = ...)) and with a type (derived
+        # links) both use it; PostgreSQL also has a trigram index for summary LIKE/CONTAINS
+        indexes = [
+            models.Index(fields=["summary", "artifact_type"], name="artifact_summary_type"),
+            models.Index(fields=["date_added"], name="artifact_date_added"),
+        ]
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -294,6 +310,7 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["date_added"], name="note_date_added")]
 
     def __str__(self) -> str:
         return self.text[:80]

@@ -6,6 +6,9 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from cti.ops.logs import logging_config
+from cti.ops.rates import validate_rate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("CTI_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -45,7 +48,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "cti.security.admin_apps.CtiAdminConfig",  # django.contrib.admin; no playbook logins
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -63,16 +66,21 @@ INSTALLED_APPS = [
     "cti.automation",
     "cti.taxii",
     "cti.reports",
+    "cti.ops",
     "cases",
     "rules",
+    "cti.audit",
 ]
 
 MIDDLEWARE = [
+    "cti.ops.middleware.RequestIdMiddleware",  # outermost: every log line has the request id
+    "cti.ops.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cti.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -98,6 +106,9 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'cti.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# with persistent connections (?conn_max_age=N in DATABASE_URL), one broken by a database
+# restart is replaced at the next request instead of failing it
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
@@ -183,12 +194,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# text (default) or json lines, each with the request id (cti.ops.logs); workers and beat
+# use the same configuration (cti.celery)
+CTI_LOG_FORMAT = env.str("CTI_LOG_FORMAT", default="text")
+if CTI_LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("CTI_LOG_FORMAT must be text or json")
+LOGGING = logging_config(CTI_LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
 
 # ---- notifications (email) ----
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
@@ -202,3 +213,48 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cti@localhost")
 # links in notifications are CTI_BASE_URL + the object's API path
 CTI_BASE_URL = env.str("CTI_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# ---- operations: readiness, metrics, rate limits, beat (docs/operations.md) ----
+CTI_READY_CHECKS = env.list("CTI_READY_CHECKS", default=["database", "broker", "worker"])
+if not set(CTI_READY_CHECKS) <= {"database", "broker", "worker", "beat"}:
+    raise ImproperlyConfigured("CTI_READY_CHECKS: a list of database, broker, worker, beat")
+CTI_READY_BROKER_TIMEOUT = env.float("CTI_READY_BROKER_TIMEOUT", default=2.0)
+CTI_HEARTBEAT_INTERVAL = env.float("CTI_HEARTBEAT_INTERVAL", default=15.0)  # 0: no heartbeat
+CTI_READY_HEARTBEAT_MAX_AGE = env.float("CTI_READY_HEARTBEAT_MAX_AGE", default=60.0)
+# empty: /metrics is open (bind it to a private network); else "Authorization: Bearer <token>"
+CTI_METRICS_TOKEN = env.str("CTI_METRICS_TOKEN", default="")
+CTI_METRICS_BROKER = strict_bool("CTI_METRICS_BROKER", True)  # broker queue length per scrape
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if env.str("CACHE_URL", default=""):
+    if not env.str("CACHE_URL").startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured("CACHE_URL must be a redis:// URL")
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_URL"),
+    }
+# Requests per API user / per anonymous address, like 600/minute; empty turns a limit off
+# (the default, so tests and scripts are not limited; the Dockerfile, compose.yaml and
+# `make stack` set the user rate). Counted in CTI_THROTTLE_CACHE: with several web processes,
+# use a shared cache (CACHE_URL), else each process counts on its own.
+CTI_THROTTLE_RATES = {
+    "user": validate_rate("CTI_THROTTLE_USER_RATE", env.str("CTI_THROTTLE_USER_RATE", default="")),
+    "anon": validate_rate("CTI_THROTTLE_ANON_RATE", env.str("CTI_THROTTLE_ANON_RATE", default="")),
+}
+CTI_THROTTLE_CACHE = "default"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "cti.ops.throttling.ApiUserRateThrottle",
+    "cti.ops.throttling.ApiAnonRateThrottle",
+]
+
+# `celery beat`: the worker heartbeat round trip and a sweep of the outboxes for rows whose
+# message was lost while the broker was down
+CELERY_BEAT_SCHEDULE = {
+    "ops-heartbeat": {"task": "ops.heartbeat", "schedule": CTI_HEARTBEAT_INTERVAL or 15.0},
+    "ops-sweep-outboxes": {"task": "ops.sweep_outboxes", "schedule": 60.0},
+    "ops-prune": {"task": "ops.prune", "schedule": 3600.0},
+}
+# how long a webhook's Idempotency-Key is remembered, and handled events are kept (ops.prune)
+CTI_IDEMPOTENCY_KEEP_HOURS = env.float("CTI_IDEMPOTENCY_KEEP_HOURS", default=24.0)
+CTI_EVENTS_KEEP_DAYS = env.float("CTI_EVENTS_KEEP_DAYS", default=7.0)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

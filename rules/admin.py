@@ -13,6 +13,7 @@ class RuleStateAdmin(admin.ModelAdmin):
         "rule_id",
         "active",
         "status",
+        "percent",
         "processed",
         "total",
         "inferred",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from cti.events.choices import EventKind
 from cti.events.services import emit_many
 from cti.intel.models import Explanation, StixObject
+from cti.transactions import on_commit_enqueue
 from rules.definitions import RULES, RULES_BY_ID
 from rules.engine import Watermark, engine_writes, evaluate, rederive, retract
 from rules.models import GraphChange, RuleState, RuleStatus
@@ -66,7 +67,7 @@ def rule_set_active(rule_id: str, active: bool) -> RuleState:
     state.started, state.finished = timezone.now(), None
     state.save()
     task = activate_rule if active else deactivate_rule
-    transaction.on_commit(lambda: task.delay(rule_id))
+    on_commit_enqueue(lambda: task.delay(rule_id))
     return state
 
 

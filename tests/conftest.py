@@ -1,10 +1,30 @@
 """Shared fixtures: users with API credentials and clients that authenticate like tcex."""
 
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
 from cti.security.choices import SystemRoleChoices
 from cti.security.services import api_user_create
+
+
+def _worker_redis_databases() -> None:
+    """Under pytest-xdist each worker gets its own Redis databases for the brokers the tests
+    flush (pytest-django already gives each its own test database)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or worker == "gw0":
+        return
+    offset = 2 * int(worker[2:])
+    for name, default in (
+        ("CTI_TEST_BROKER_URL", "redis://127.0.0.1:6379/15"),
+        ("CTI_RULES_TEST_BROKER_URL", "redis://127.0.0.1:6379/14"),
+    ):
+        base, db = os.environ.get(name, default).rsplit("/", 1)
+        os.environ[name] = f"{base}/{int(db) - offset}"
+
+
+_worker_redis_databases()
 
 
 def pytest_collection_modifyitems(items):

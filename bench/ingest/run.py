@@ -117,7 +117,7 @@ def activate_all_rules() -> float:
     return time.perf_counter() - started
 
 
-def start_services(database: str, broker: str, port: int, workers: int) -> list:
+def start_services(database: str, broker: str, port: int, workers: int, threads: int) -> list:
     env = dict(os.environ, DATABASE_URL=database, CELERY_BROKER_URL=broker, LOG_LEVEL="WARNING")
     env.pop("DJANGO_SETTINGS_MODULE", None)
     logs = HERE / "results"
@@ -125,7 +125,8 @@ def start_services(database: str, broker: str, port: int, workers: int) -> list:
     worker_log = (logs / "celery.log").open("w")
     web = subprocess.Popen(
         [str(BIN / "gunicorn"), "cti.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--timeout", "300", "--log-level", "warning"],
+         "--workers", str(workers), "--threads", str(threads), "--timeout", "300",
+         "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=web_log,
         start_new_session=True,
     )  # fmt: skip
@@ -267,6 +268,8 @@ def main() -> None:
     parser.add_argument("--batch-clients", type=int, default=2)
     parser.add_argument("--single-clients", type=int, default=16)
     parser.add_argument("--drain-limit", type=float, default=300)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--out", default=str(HERE / "results" / "results.json"))
     args = parser.parse_args()
 
@@ -277,7 +280,7 @@ def main() -> None:
     from cti.intel.models import Sighting, StixObject
 
     url = f"http://127.0.0.1:{args.port}/api/v3/webhooks/bench?token={quote(token, safe='')}"
-    procs = start_services(args.database, args.broker, args.port, 2)
+    procs = start_services(args.database, args.broker, args.port, args.workers, args.threads)
     phases = {}
     try:
         wait_ready(url)
@@ -299,7 +302,8 @@ def main() -> None:
             "indicators": args.indicators,
             "rules_active": 27,
             "activation_s": round(activation_s, 1),
-            "gunicorn_workers": 2,
+            "gunicorn_workers": args.workers,
+            "gunicorn_threads": args.threads,
             "celery_concurrency": 1,
         },
         "phases": phases,

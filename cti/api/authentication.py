@@ -25,7 +25,9 @@ def hmac_signature(secret_key: str, path_url: str, method: str, timestamp: str) 
 
 
 def active_user(credential: ApiCredential | None):
-    if credential is None or credential.revoked or not credential.user.is_active:
+    if credential is None or credential.revoked:
+        raise exceptions.AuthenticationFailed("Invalid or revoked API credentials.")
+    if not credential.user.is_active or credential.user.locked:
         raise exceptions.AuthenticationFailed("Invalid or revoked API credentials.")
     return credential.user
 

@@ -1,10 +1,11 @@
 """Every error below /api leaves in the v3 envelope with an errCode."""
 
 import logging
+import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -48,7 +49,20 @@ def _envelope(message: str, err: ErrCode, status: int | None = None, headers=Non
     return Response(error_body(message, err), status=status or err.http_status, headers=headers)
 
 
+# The database is down or restarting (connection refused, terminated by the administrator):
+# the client may retry; nothing was acknowledged.
+UNAVAILABLE = (OperationalError, InterfaceError)
+UNAVAILABLE_MESSAGE = "The database is unavailable; retry later."
+RETRY_AFTER = "5"
+DATA_ERROR_MESSAGE = "A value cannot be stored or compared: too long, out of range or malformed."
+
+
 def v3_exception_handler(exc: Exception, context) -> Response:
+    if isinstance(exc, UNAVAILABLE):
+        log.warning("database unavailable, answering 503: %s", exc)
+        return _envelope(
+            UNAVAILABLE_MESSAGE, ErrCode.INTERNAL_ERROR, 503, {"Retry-After": RETRY_AFTER}
+        )
     if isinstance(exc, V3Error):
         return _envelope(exc.message, exc.err)
     if isinstance(exc, TqlError):
@@ -59,6 +73,9 @@ def v3_exception_handler(exc: Exception, context) -> Response:
         return _envelope(str(exc) or "Forbidden.", ErrCode.FORBIDDEN)
     if isinstance(exc, DjangoValidationError):
         return _envelope("; ".join(exc.messages), ErrCode.BAD_REQUEST)
+    if isinstance(exc, DataError):  # input the checks before the database let through
+        log.info("data error turned into 400: %s", exc)
+        return _envelope(DATA_ERROR_MESSAGE, ErrCode.BAD_REQUEST)
     if isinstance(exc, IntegrityError):
         log.info("integrity error turned into 409: %s", exc)
         return _envelope("Conflict with an existing object.", ErrCode.CONFLICT)
@@ -83,4 +100,10 @@ def json_not_found(request, exception=None) -> JsonResponse:
 
 
 def json_server_error(request) -> JsonResponse:
+    # Django calls this inside its except block: a database outage met outside a DRF view
+    # (middleware, the admin) is a 503 too
+    if isinstance(sys.exc_info()[1], UNAVAILABLE):
+        response = JsonResponse(error_body(UNAVAILABLE_MESSAGE, ErrCode.INTERNAL_ERROR), status=503)
+        response["Retry-After"] = RETRY_AFTER
+        return response
     return JsonResponse(error_body("Internal error.", ErrCode.INTERNAL_ERROR), status=500)

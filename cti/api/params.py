@@ -85,6 +85,9 @@ def collect_raw(request: Request) -> QueryDict:
 
 def parse_params(request: Request) -> V3Params:
     raw = collect_raw(request)
+    for name, values in raw.lists():
+        if any("\x00" in str(value) for value in values) or "\x00" in name:
+            raise V3Error(f"Invalid value for {name!r}: NUL characters are not allowed")
     params = V3Params(raw=raw)
     params.tql = raw.get("tql", "") or ""
     for value in raw.getlist("fields"):

@@ -10,7 +10,14 @@ from typing import Any
 
 from cti.api.resources import Resource, format_datetime, get_resource, register_resource
 
-__all__ = ["format_value", "get_resource", "register_formatter", "register_resource", "render"]
+__all__ = [
+    "format_value",
+    "get_resource",
+    "register_formatter",
+    "register_resource",
+    "render",
+    "render_many",
+]
 
 _formatters: dict[str, Callable[[Any], Any]] = {}
 
@@ -35,23 +42,63 @@ def format_value(type_name: str, value: Any) -> Any:
 
 
 def render(obj: Any, resource: Resource, expand: frozenset[str] = frozenset()) -> dict:
+    return render_many([obj], resource, expand)[0]
+
+
+def render_many(objs: list[Any], resource: Resource, expand: frozenset[str] = frozenset()) -> list:
+    """Render a page: each resource's field plan is worked out once, not once per row."""
+    plans: dict = {}
+    plan = _plan(resource, expand, plans)
+    return [_render(obj, resource, expand, plan, plans) for obj in objs]
+
+
+_VALUE, _ONE, _MANY = 0, 1, 2
+
+
+def _getter(spec) -> Callable[[Any], Any]:
+    if spec.getter:
+        return spec.getter
+    path = spec.readable_attr
+    if "." in path:
+        return lambda obj: _resolve(obj, path)
+    return lambda obj: getattr(obj, path)
+
+
+def _plan(resource: Resource, expand: frozenset[str], plans: dict) -> list[tuple]:
+    key = (resource.name, expand)
+    if key not in plans:
+        plan = []
+        for spec in resource.fields:
+            if spec.write_only or (spec.expand and spec.expand not in expand):
+                continue
+            if spec.resource:
+                kind, extra = (_MANY if spec.many else _ONE), get_resource(spec.resource)
+            else:
+                kind, extra = _VALUE, _formatters.get(spec.type)
+            plan.append((spec.name, _getter(spec), kind, extra))
+        plans[key] = plan
+    return plans[key]
+
+
+def _render(obj: Any, resource: Resource, expand, plan: list[tuple], plans: dict) -> dict:
     if resource.renderer is not None:
         return resource.renderer(obj, expand)
     out: dict[str, Any] = {}
-    for spec in resource.fields:
-        if spec.write_only or (spec.expand and spec.expand not in expand):
-            continue
-        value = spec.getter(obj) if spec.getter else _resolve(obj, spec.readable_attr)
+    for name, get, kind, extra in plan:
+        value = get(obj)
         if value is None:
             continue
-        if spec.resource:
-            child = get_resource(spec.resource)
-            if spec.many:
-                items = value.all() if hasattr(value, "all") else value
-                value = {"data": [render(item, child) for item in items]}
-            else:
-                value = render(value, child)
+        if kind == _VALUE:
+            if isinstance(value, datetime):
+                value = format_datetime(value)
+            elif extra is not None:
+                value = extra(value)
         else:
-            value = format_value(spec.type, value)
-        out[spec.name] = value
+            child_plan = _plan(extra, frozenset(), plans)
+            if kind == _MANY:
+                items = value.all() if hasattr(value, "all") else value
+                value = {"data": [_render(i, extra, frozenset(), child_plan, plans) for i in items]}
+            else:
+                value = _render(value, extra, frozenset(), child_plan, plans)
+        out[name] = value
     return out

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Prefetch, QuerySet
 
@@ -118,12 +119,30 @@ def _load_nested(qs: QuerySet, spec: FieldSpec) -> QuerySet:
     child = get_resource(spec.resource)
     path = spec.attr or spec.name
     if spec.many:
-        return qs.prefetch_related(Prefetch(path, queryset=child.base_queryset()))
+        back = _back_reference(qs.model, path)
+        select = tuple(s for s in child.select if back is None or s.split("__")[0] != back)
+        children = _load(child.model._default_manager.all(), select, child.prefetch)
+        return qs.prefetch_related(Prefetch(path, queryset=children))
     return _load(
         qs,
         (path, *(f"{path}__{s}" for s in child.select)),
         tuple(f"{path}__{p}" for p in child.prefetch if isinstance(p, str)),
     )
+
+
+def _back_reference(model: type[models.Model], path: str) -> str | None:
+    """The child's foreign key to the parent when `path` is a reverse one-to-many relation.
+
+    prefetch_related sets that attribute on every child to the parent instance it already
+    loaded, so joining the parent again (select_related) in the children's query would only
+    repeat its columns on every child row and build a throwaway copy of it per child."""
+    try:
+        field = model._meta.get_field(path)
+    except FieldDoesNotExist:  # a property: nothing to drop
+        return None
+    if field.one_to_many and not field.many_to_many and hasattr(field, "field"):
+        return field.field.name
+    return None
 
 
 def _load(qs: QuerySet, select: tuple[str, ...], prefetch: tuple) -> QuerySet:

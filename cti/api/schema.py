@@ -81,6 +81,13 @@ LIST_PARAMETERS = [
     OpenApiParameter("fields", str, many=True, description="Extra fields to include"),
     OpenApiParameter("resultStart", int, description="0-based offset"),
     OpenApiParameter("resultLimit", int, description="Page size (1-10000, default 100)"),
+    OpenApiParameter(
+        "resultCursor",
+        str,
+        description="Opaque keyset position, set in `next` links: with the resultStart it was "
+        "made for, the page is read after the previous page's last row instead of skipping "
+        "resultStart rows (same rows); ignored when it does not match the request",
+    ),
     OpenApiParameter("count", bool, description="Include the total match count"),
     OpenApiParameter("sorting", str, description="<keyword> <asc|desc> pairs"),
     OpenApiParameter("owner", str, description="Owner name"),

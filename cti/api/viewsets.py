@@ -20,7 +20,7 @@ from cti.api.inputs import validate_input
 from cti.api.paging import paginate
 from cti.api.params import V3Params, parse_params, parse_pk
 from cti.api.permissions import V3RolePermission
-from cti.api.rendering import render
+from cti.api.rendering import render_many
 from cti.api.resources import Access, Resource
 from cti.api.sorting import parse_sorting
 from cti.security.models import Owner
@@ -105,7 +105,7 @@ class V3ViewSet(viewsets.GenericViewSet):
             if exp.attach and rows:
                 exp.attach(rows)
         expand = frozenset(e.name for e in expansions)
-        return [render(row, self.resource, expand) for row in rows]
+        return render_many(rows, self.resource, expand)
 
     def render(self, obj: Model) -> dict:
         return self.render_all([obj])[0]

@@ -8,7 +8,10 @@ class AutomationConfig(AppConfig):
 
     def ready(self) -> None:
         from cti.automation.choices import TriggerKind
+        from cti.automation.selectors import wanted_event_kinds
         from cti.automation.services import handle_event
         from cti.events.registry import subscribe
 
-        subscribe("automation", handle_event, kinds=TriggerKind.values, order=10)
+        subscribe(
+            "automation", handle_event, kinds=TriggerKind.values, order=10, wants=wanted_event_kinds
+        )

@@ -17,6 +17,13 @@ INCIDENT = "incident"
 INDICATOR = "indicator"
 
 
+def wanted_event_kinds() -> set[str]:
+    """The event kinds some enabled automation reacts to."""
+    from cti.automation.models import CaseAutomation
+
+    return set(CaseAutomation.objects.filter(enabled=True).values_list("event_kind", flat=True))
+
+
 @dataclass
 class EventFacts:
     kind: str

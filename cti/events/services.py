@@ -1,13 +1,14 @@
 """Recording events and handing them to their subscribers."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from cti.events.models import Event
-from cti.events.registry import handlers_for
+from cti.events.registry import Subscription, interested
+from cti.pruning import delete_in_batches
 from cti.transactions import on_commit_once
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ def _claim(limit: int) -> list[Event]:
     return list(due.order_by("pk")[:limit])
 
 
-def _handle(event: Event) -> None:
-    for subscription in handlers_for(event.kind):
+def _handle(event: Event, subscriptions: list[Subscription]) -> None:
+    for subscription in subscriptions:
         subscription.handler(event)
 
 
@@ -71,10 +72,18 @@ def dispatch_pending(limit: int = 100) -> tuple[int, float | None]:
     done = 0
     with transaction.atomic():
         events = _claim(limit)
-        for event in events:
+        subscribers = interested()
+        handled = [(event, subscribers(event.kind)) for event in events]
+        unwanted = [event.pk for event, subs in handled if not subs]
+        if unwanted:
+            Event.objects.filter(pk__in=unwanted).update(processed=timezone.now(), error="")
+            done += len(unwanted)
+        for event, subs in handled:
+            if not subs:
+                continue
             try:
                 with transaction.atomic():
-                    _handle(event)
+                    _handle(event, subs)
                     event.processed = timezone.now()
                     event.error = ""
                     event.save(update_fields=["processed", "error"])
@@ -96,4 +105,9 @@ def replay(event: Event) -> None:
     Event.objects.filter(pk=event.pk).update(
         processed=None, parked=False, attempts=0, next_attempt=None, error=""
     )
-    transaction.on_commit(_enqueue)
+    on_commit_once(_enqueue)
+
+
+def prune_processed(before: datetime) -> int:
+    """Forget the events handled before `before` (parked and pending ones stay)."""
+    return delete_in_batches(Event.objects.filter(processed__lt=before))

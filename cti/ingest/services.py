@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from cti.intel.models import Relationship, StixObject
 from cti.intel.services import import_objects, record_sightings, resolve_ids
 from cti.intel.signals import announce, graph_mark
 from cti.intel.validation import StixInvalid, format_timestamp, normalize
+from cti.pruning import delete_in_batches
 
 log = logging.getLogger(__name__)
 
@@ -507,3 +509,9 @@ def _errors_of(body: dict) -> str:
     return "; ".join(
         f"item {r['index']}: {r['error']}" for r in body.get("data", []) if r.get("error")
     )
+
+
+def prune_idempotency(before: datetime) -> int:
+    """Forget the Idempotency-Keys first used before `before`: a retry after that is a new
+    request."""
+    return delete_in_batches(IdempotencyRecord.objects.filter(created__lt=before))

@@ -52,6 +52,31 @@ def _relationship_rows(qs: QuerySet, other: str) -> tuple[list[tuple], int]:
     return rows, total
 
 
+def _rule_label(rule_id: str) -> str:
+    from rules.definitions import RULES_BY_ID  # the rules app builds on this one
+
+    rule = RULES_BY_ID.get(rule_id)
+    return f"{rule_id} ({rule.name})" if rule else rule_id
+
+
+def inferred_by(node: StixObject) -> str:
+    """The rules that support an inferred fact, each with the facts it was derived from."""
+    explanations = list(
+        node.explanations.prefetch_related("source_rows__node").order_by("rule", "pk")
+    )
+    rows = [
+        (
+            _rule_label(e.rule),
+            format_html_join(
+                ", ", "{}", ((node_link(s.node),) for s in e.source_rows.all() if s.node)
+            )
+            or ", ".join(map(str, e.sources)),
+        )
+        for e in explanations[:EDGE_LIMIT]
+    ]
+    return _table(("rule", "derived from"), rows, len(explanations))
+
+
 class StixAliasInline(admin.TabularInline):
     model = StixAlias
     extra = 0
@@ -81,6 +106,7 @@ class StixObjectAdmin(admin.ModelAdmin):
         "sightings",
         "containers",
         "members",
+        "inferred_by",
     )
     fieldsets = (
         (
@@ -101,6 +127,7 @@ class StixObjectAdmin(admin.ModelAdmin):
                     "owner",
                     "asserted",
                     "inferred",
+                    "inferred_by",
                     "date_added",
                     "last_updated",
                 )
@@ -123,6 +150,10 @@ class StixObjectAdmin(admin.ModelAdmin):
     inlines = (StixAliasInline,)
     show_full_result_count = False
     list_per_page = 50
+
+    @admin.display(description="Inferred by")
+    def inferred_by(self, obj: StixObject) -> str:
+        return inferred_by(obj)
 
     @admin.display(description="Relationships out")
     def relationships_out(self, obj: StixObject) -> str:
@@ -192,8 +223,12 @@ class RelationshipAdmin(admin.ModelAdmin):
         "target__name",
     )
     raw_id_fields = ("node", "source", "target")
-    readonly_fields = ("source_link", "target_link")
+    readonly_fields = ("source_link", "target_link", "inferred_by")
     show_full_result_count = False
+
+    @admin.display(description="Inferred by")
+    def inferred_by(self, obj: Relationship) -> str:
+        return inferred_by(obj.node)
 
     @admin.display(description="Source node")
     def source_link(self, obj: Relationship) -> str:
@@ -225,7 +260,12 @@ class SightingAdmin(admin.ModelAdmin):
         "where_sighted__name",
     )
     raw_id_fields = ("node", "sighting_of", "where_sighted")
+    readonly_fields = ("inferred_by",)
     show_full_result_count = False
+
+    @admin.display(description="Inferred by")
+    def inferred_by(self, obj: Sighting) -> str:
+        return inferred_by(obj.node)
 
 
 @admin.register(ObjectRef)

@@ -117,6 +117,18 @@ def format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def date_added_text(value: datetime) -> str:
+    """RFC 3339, UTC, microseconds (TAXII's added_after must be able to split any two rows)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def version_text(value: datetime) -> str:
+    """Milliseconds, as STIX writes them, unless that would merge two distinct versions."""
+    if value.microsecond % 1000:
+        return date_added_text(value)
+    return format_timestamp(value)
+
+
 def _check_common(obj: dict) -> None:
     if "confidence" in obj and obj["confidence"] is not None:
         c = obj["confidence"]

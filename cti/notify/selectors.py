@@ -88,6 +88,17 @@ def trigger_matches(trigger: Trigger, event: Event) -> bool:
     return _object_matches(trigger, event)
 
 
+def wanted_event_kinds() -> set[str]:
+    """The event kinds some enabled trigger of an active user, with an enabled notifier, is
+    subscribed to."""
+    lists = (
+        Trigger.objects.filter(enabled=True, notifiers__enabled=True, user__is_active=True)
+        .distinct()
+        .values_list("events", flat=True)
+    )
+    return {kind for kinds in lists for kind in kinds}
+
+
 def matching_triggers(event: Event) -> list[Trigger]:
     """Enabled triggers (with their enabled notifiers) that `event` fires. The event-kind test
     is done here in Python: JSON containment is not portable to SQLite, and triggers are few."""

@@ -3,12 +3,12 @@
 import logging
 
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import timezone
 
 from cases.models import Case
 from cti.reports.choices import ReportFormat, ReportStatus
 from cti.reports.models import CaseReport
+from cti.transactions import on_commit_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +19,12 @@ def report_request(*, case: Case, user, format: str = ReportFormat.PDF) -> CaseR
     report = CaseReport.objects.create(
         case=case, format=format, requested_by=user if user and user.is_authenticated else None
     )
-    transaction.on_commit(lambda: render_case_report.delay(report.pk))
+    on_commit_enqueue(lambda: render_case_report.delay(report.pk))
     return report
+
+
+def pending_report_ids() -> list[int]:
+    return list(CaseReport.objects.filter(status=ReportStatus.PENDING).values_list("pk", flat=True))
 
 
 def _set_progress(report_id: int):

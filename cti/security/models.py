@@ -62,7 +62,8 @@ class ApiCredential(models.Model):
     """HMAC access id / secret key and a bearer token for one API user.
 
     The HMAC secret must be kept readable: the server recomputes the client's signature with it.
-    The token is kept only as a SHA-256 digest.
+    The token is kept only as a SHA-256 digest. Rotation replaces both secrets (the old ones
+    stop working at once); revocation disables the credential for good.
     """
 
     user = models.ForeignKey(
@@ -73,6 +74,8 @@ class ApiCredential(models.Model):
     token_digest = models.CharField(max_length=64, unique=True)
     created = models.DateTimeField(auto_now_add=True)
     revoked = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.access_id} ({self.user})"

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from cti.security.choices import SystemRoleChoices
 from cti.security.models import ApiCredential, Owner, User
@@ -29,8 +30,7 @@ def default_owner() -> Owner:
 @transaction.atomic
 def api_credential_issue(user: User) -> IssuedCredential:
     access_id = "".join(secrets.choice("0123456789") for _ in range(20))
-    secret_key = secrets.token_urlsafe(48)
-    token = f"APIV2:{user.pk}:{secrets.token_urlsafe(32)}"
+    secret_key, token = _new_secrets(user)
     ApiCredential.objects.create(
         user=user, access_id=access_id, secret_key=secret_key, token_digest=token_digest(token)
     )
@@ -103,3 +103,48 @@ def _set_user_fields(target: User, data: dict) -> None:
             setattr(target, name, data[name])
     if data.get("disabled") is not None:
         target.is_active = not data["disabled"]
+
+
+def _new_secrets(user: User) -> tuple[str, str]:
+    return secrets.token_urlsafe(48), f"APIV2:{user.pk}:{secrets.token_urlsafe(32)}"
+
+
+@transaction.atomic
+def api_credential_rotate(credential: ApiCredential) -> IssuedCredential:
+    """New secret key and token for the same access id; the old ones fail from now on."""
+    from cti.api.errors import ErrCode, V3Error
+
+    credential = (
+        ApiCredential.objects.select_for_update().select_related("user").get(pk=credential.pk)
+    )
+    if credential.revoked:
+        raise V3Error("A revoked credential cannot be rotated.", ErrCode.CONFLICT)
+    secret_key, token = _new_secrets(credential.user)
+    credential.secret_key = secret_key
+    credential.token_digest = token_digest(token)
+    credential.rotated_at = timezone.now()
+    credential.save(update_fields=["secret_key", "token_digest", "rotated_at"])
+    return IssuedCredential(
+        user=credential.user, access_id=credential.access_id, secret_key=secret_key, token=token
+    )
+
+
+@transaction.atomic
+def api_credential_revoke(credential: ApiCredential) -> ApiCredential:
+    credential = ApiCredential.objects.select_for_update().get(pk=credential.pk)
+    if not credential.revoked:
+        credential.revoked = True
+        credential.revoked_at = timezone.now()
+        credential.save(update_fields=["revoked", "revoked_at"])
+    return credential
+
+
+def api_credential_find(key: str) -> ApiCredential | None:
+    """By access id, or the only live credential of a user name."""
+    found = ApiCredential.objects.select_related("user").filter(access_id=key).first()
+    if found is not None:
+        return found
+    live = list(
+        ApiCredential.objects.select_related("user").filter(user__username=key, revoked=False)[:2]
+    )
+    return live[0] if len(live) == 1 else None

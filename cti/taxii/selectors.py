@@ -12,7 +12,7 @@ key, so every page costs the same fixed number of queries however deep it is.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
@@ -20,11 +20,15 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
-from cti.intel.choices import OBSERVABLE_TYPES
 from cti.intel.models import Explanation, StixAlias, StixObject
 from cti.intel.resources import node_json
 from cti.intel.selectors import stix_of
-from cti.intel.validation import StixInvalid, format_timestamp, parse_timestamp
+from cti.intel.validation import (
+    StixInvalid,
+    date_added_text,
+    parse_timestamp,
+    version_text,
+)
 from cti.taxii.errors import STIX_MEDIA_TYPE, bad_request
 
 CURSOR_SALT = "cti.taxii.next"
@@ -38,18 +42,6 @@ def page_size_default() -> int:
 
 def page_size_max() -> int:
     return getattr(settings, "CTI_TAXII_MAX_PAGE_SIZE", 1000)
-
-
-def date_added_text(value: datetime) -> str:
-    """TAXII date_added: RFC 3339, UTC, microseconds (added_after must be able to split any two
-    rows)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def version_text(value: datetime) -> str:
-    if value.microsecond % 1000:
-        return date_added_text(value)
-    return format_timestamp(value)
 
 
 @dataclass(frozen=True)
@@ -177,23 +169,14 @@ def manifest_page(queryset: QuerySet, filters: Filters) -> Page:
 
 
 def stix_object(node: StixObject) -> dict:
-    """As the v3 intel API renders it: STIX 2.1 with x_cti_is_inferred and x_cti_inferences.
-
-    Marking definitions go out bare (a TLP marking with any extra property is invalid STIX, and
-    markings are never inferred); an empty x_cti_inferences is left out (STIX allows no empty
-    lists). Facts the rules engine inferred are stored without created/modified, which STIX 2.1
-    requires of every non-observable: they get the row's creation time (created) and version
-    (modified), so that `modified` is the version the manifest shows."""
+    """As the v3 intel API renders it (`node_json`), with `modified` the version the manifest
+    shows; marking definitions go out bare (a TLP marking with any extra property is invalid
+    STIX, and markings are never inferred)."""
     if node.type == MARKING_DEFINITION:
         return stix_of(node)
     obj = node_json(node)
-    if not obj.get("x_cti_inferences"):
-        obj.pop("x_cti_inferences", None)
-    if node.type not in OBSERVABLE_TYPES:
-        if "created" not in obj:
-            obj["created"] = version_text(node.created or min(node.date_added, node.taxii_version))
-        if "modified" not in obj:
-            obj["modified"] = version_text(node.taxii_version)
+    if not obj["x_cti_inferences"]:  # STIX allows no empty lists
+        del obj["x_cti_inferences"]
     return obj
 
 

@@ -154,6 +154,43 @@ def test_a_failing_subscriber_is_retried_with_backoff_then_parked(seen):
     assert bad.processed and not bad.parked and bad.error == ""
 
 
+def test_events_no_subscriber_wants_now_are_done_in_one_statement(
+    monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr(registry, "_subscriptions", {})
+    seen: list[int] = []
+    wanted: set[str] = set()
+    registry.subscribe("picky", lambda e: seen.append(e.pk), wants=lambda: wanted)
+    for n in range(50):
+        emit(EventKind.SIGHTING_RECORDED, object_type="sighting", object_id=n)
+    with django_assert_max_num_queries(6):  # claim, one update, the next retry
+        assert dispatch_pending(limit=100)[0] == 50
+    assert seen == []
+    assert not Event.objects.filter(processed__isnull=True).exists()
+
+    wanted.add(EventKind.CASE_CREATED)  # an automation or trigger appears: asked again
+    case = emit(EventKind.CASE_CREATED, object_type="case", object_id=1)
+    other = emit(EventKind.TASK_ASSIGNED, object_type="task", object_id=1)
+    assert dispatch_pending()[0] == 2
+    assert seen == [case.pk]
+    assert Event.objects.filter(pk=other.pk, processed__isnull=False).exists()
+
+
+def test_automations_and_triggers_say_which_kinds_they_want(admin_credential):
+    from cti.automation.selectors import wanted_event_kinds as automation_kinds
+    from cti.notify.models import Notifier, Trigger
+    from cti.notify.selectors import wanted_event_kinds as trigger_kinds
+
+    assert automation_kinds() == set() and trigger_kinds() == set()
+    user = admin_credential.user
+    trigger = Trigger.objects.create(user=user, name="t", events=[EventKind.CASE_CREATED])
+    notifier = Notifier.objects.create(name="n", kind="webhook", url="https://example.org/h")
+    trigger.notifiers.add(notifier)
+    assert trigger_kinds() == {EventKind.CASE_CREATED}
+    Notifier.objects.filter(pk=notifier.pk).update(enabled=False)
+    assert trigger_kinds() == set()
+
+
 def test_one_dispatch_task_per_transaction(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         for n in range(3):

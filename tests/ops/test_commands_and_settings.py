@@ -53,6 +53,12 @@ def test_swagger_ui_and_schema_are_served_locally(client):
         {"DEBUG": "perhaps"},
         {"CELERY_BROKER_URL": "carrier-pigeon://x"},
         {"DATABASE_URL": "nosuchdb://x"},
+        {"CTI_THROTTLE_USER_RATE": "lots"},
+        {"CTI_THROTTLE_ANON_RATE": "10/fortnight"},
+        {"CTI_THROTTLE_USER_RATE": "0/minute"},
+        {"CTI_LOG_FORMAT": "xml"},
+        {"CTI_READY_CHECKS": "database,disk"},
+        {"CACHE_URL": "memcached://127.0.0.1"},
     ],
 )
 def test_bad_settings_fail_loudly(env):

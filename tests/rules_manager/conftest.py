@@ -48,7 +48,7 @@ test_database_url.__test__ = False  # not a test
 
 
 @contextmanager
-def celery_broker(url: str, transport_options: dict):
+def celery_broker(url: str, transport_options: dict | None = None):
     """Point this process's Celery app (used by the web requests of `live_server`) at a broker;
     the app forgets its pools so that the next publish uses the pool of the new URL."""
     from cti.celery import app
@@ -59,7 +59,7 @@ def celery_broker(url: str, transport_options: dict):
 
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
     drop_pools()
-    app.conf.broker_url, app.conf.broker_transport_options = url, transport_options
+    app.conf.broker_url, app.conf.broker_transport_options = url, transport_options or {}
     try:
         yield app
     finally:
@@ -140,27 +140,41 @@ class Processes:
                 print(f"--- {log.name}\n{text[-6000:]}")
 
 
+@contextmanager
+def started_processes(tmp_path: Path):
+    started = Processes(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
 @pytest.fixture
 def processes(tmp_path):
-    started = Processes(tmp_path)
-    yield started
-    started.stop_all()
+    with started_processes(tmp_path) as started:
+        yield started
+
+
+@contextmanager
+def clean_redis_broker(url: str):
+    """A clean Redis database as the broker, in this process too."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail(f"Redis is required for the tests with a real worker ({url})")
+    client.flushdb()
+    with celery_broker(url, {"visibility_timeout": 3600}):
+        yield url
+    client.flushdb()
 
 
 @pytest.fixture
 def redis_broker():
-    """A clean Redis database for the broker, in this process too."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.fail(f"Redis is required for the rule-manager worker tests ({REDIS_URL})")
-    client.flushdb()
-    with celery_broker(REDIS_URL, {"visibility_timeout": 3600}):
-        yield REDIS_URL
-    client.flushdb()
+    with clean_redis_broker(REDIS_URL) as url:
+        yield url
 
 
 @pytest.fixture
