@@ -1,6 +1,7 @@
 """Log records carry the request id (and, in a worker, the task); JSON or text lines."""
 
 import logging
+import re
 
 from cti.ops.context import request_id_var, task_var
 
@@ -27,6 +28,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+SECRET_PARAMETER = re.compile(r"((?:^|[?&\s])(?:token|secret|password|key)=)[^&\s\"']+", re.I)
+
+
+class RedactSecretsFilter(logging.Filter):
+    """On loggers that write request lines (runserver's `django.server`): a secret in the query
+    string (a webhook's `?token=`) becomes `[redacted]`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = SECRET_PARAMETER.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
 def logging_config(log_format: str, level: str) -> dict:
     """The LOGGING dict for settings: one console handler on the root logger."""
     return {
@@ -36,7 +52,8 @@ def logging_config(log_format: str, level: str) -> dict:
             "request_id": {
                 "()": "cti.ops.logs.RequestIdFilter",
                 "missing": "-" if log_format == "text" else None,
-            }
+            },
+            "redact_secrets": {"()": "cti.ops.logs.RedactSecretsFilter"},
         },
         "formatters": {
             "text": {"format": TEXT_FORMAT},
@@ -54,4 +71,8 @@ def logging_config(log_format: str, level: str) -> dict:
             }
         },
         "root": {"handlers": ["console"], "level": level},
+        # runserver's request lines (`make run`) through the console handler, secrets redacted
+        "loggers": {
+            "django.server": {"filters": ["redact_secrets"], "propagate": True, "level": "INFO"}
+        },
     }

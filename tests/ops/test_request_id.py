@@ -208,3 +208,14 @@ def test_cti_log_format_json_writes_one_json_object_per_line():
 def test_cti_log_format_text_is_the_default_shape():
     line = _log_line("text")
     assert re.fullmatch(r"\S+ \S+ WARNING cti\.test \[-\] hello world", line), line
+
+
+def test_runserver_request_lines_do_not_show_secrets(caplog):
+    """`make run` serves with runserver, whose request lines carry the query string: a webhook
+    `?token=` must not reach the log."""
+    with caplog.at_level(logging.INFO, logger="django.server"):
+        logging.getLogger("django.server").info(
+            '"%s" %s %s', "POST /api/v3/webhooks/splunk?token=s3cr3t&x=1 HTTP/1.1", 200, 10
+        )
+    assert "token=[redacted]&x=1" in caplog.text
+    assert "s3cr3t" not in caplog.text
