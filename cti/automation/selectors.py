@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from cti.automation import mapping
 from cti.automation.choices import MAX_CONTEXT_NODES, TriggerKind
+from cti.automation.models import CaseAutomation
 from cti.events.models import Event
 from cti.intel.choices import CONTAINER_TYPES
 from cti.intel.models import Relationship, Sighting, StixObject
@@ -19,8 +20,6 @@ INDICATOR = "indicator"
 
 def wanted_event_kinds() -> set[str]:
     """The event kinds some enabled automation reacts to."""
-    from cti.automation.models import CaseAutomation
-
     return set(CaseAutomation.objects.filter(enabled=True).values_list("event_kind", flat=True))
 
 

@@ -50,7 +50,13 @@ def interested() -> Callable[[str], list[Subscription]]:
         s.name: (None if s.wants is None else frozenset(s.wants())) for s in _subscriptions.values()
     }
 
+    by_kind: dict[str, list[Subscription]] = {}
+
     def subscribers(kind: str) -> list[Subscription]:
-        return [s for s in handlers_for(kind) if wanted[s.name] is None or kind in wanted[s.name]]
+        if kind not in by_kind:
+            by_kind[kind] = [
+                s for s in handlers_for(kind) if wanted[s.name] is None or kind in wanted[s.name]
+            ]
+        return by_kind[kind]
 
     return subscribers
