@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
+from cti.ops.context import current_request_id, task_var
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -52,9 +54,9 @@ def audit_context(*, user=None, source: str = "system", request_id: str = "") ->
         _current.reset(token)
 
 
-def _request_id(request: HttpRequest) -> str:
-    # set by cti.ops' RequestIdMiddleware (which checks what the client sent)
-    return str(getattr(request, "request_id", None) or "")[:100]
+def _request_id() -> str:
+    """The request id cti.ops bound for this request or task (it checks what clients send)."""
+    return (current_request_id() or "")[:100]
 
 
 def _user_fields(user) -> tuple[int | None, str]:
@@ -63,21 +65,16 @@ def _user_fields(user) -> tuple[int | None, str]:
     return user.pk, user.get_username()[:150]
 
 
-def _ambient() -> tuple[str, str]:
-    """The request id and task of a Celery task (cti.ops carries them from the request)."""
-    try:
-        from cti.ops.context import current_request_id, task_var
-    except ImportError:  # pragma: no cover - cti.ops not installed
-        return "", "system"
+def _ambient_source() -> str:
+    """A Celery task's name (cti.ops binds it), else the system."""
     task = task_var.get()
-    return (current_request_id() or "")[:100], f"task:{task[0]}"[:100] if task else "system"
+    return f"task:{task[0]}"[:100] if task else "system"
 
 
 def current_actor() -> Actor:
     ctx = _current.get()
     if ctx is None:
-        request_id, source = _ambient()
-        return Actor(request_id=request_id, source=source)
+        return Actor(request_id=_request_id(), source=_ambient_source())
     if ctx.request is None:
         user_id, name = _user_fields(ctx.user)
         return Actor(user_id, name, request_id=ctx.request_id, source=ctx.source)
@@ -91,7 +88,7 @@ def current_actor() -> Actor:
         user_id,
         name,
         access_id=str(access_id)[:40],
-        request_id=_request_id(request),
+        request_id=_request_id(),
         source=source,
         endpoint=f"{request.method} {path}"[:300],
     )
