@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 
 from cti.events.models import Event
 from cti.notify.choices import CASE_KINDS, INTEL_KINDS, TASK_KINDS
@@ -88,28 +88,22 @@ def trigger_matches(trigger: Trigger, event: Event) -> bool:
     return _object_matches(trigger, event)
 
 
+def _live_triggers() -> QuerySet:
+    """Enabled triggers of active users with at least one enabled notifier."""
+    return Trigger.objects.filter(
+        enabled=True, notifiers__enabled=True, user__is_active=True
+    ).distinct()
+
+
 def wanted_event_kinds() -> set[str]:
     """The event kinds some enabled trigger of an active user, with an enabled notifier, is
     subscribed to."""
-    lists = (
-        Trigger.objects.filter(enabled=True, notifiers__enabled=True, user__is_active=True)
-        .distinct()
-        .values_list("events", flat=True)
-    )
+    lists = _live_triggers().values_list("events", flat=True)
     return {kind for kinds in lists for kind in kinds}
 
 
 def matching_triggers(event: Event) -> list[Trigger]:
     """Enabled triggers (with their enabled notifiers) that `event` fires. The event-kind test
     is done here in Python: JSON containment is not portable to SQLite, and triggers are few."""
-    candidates = (
-        Trigger.objects.filter(enabled=True, notifiers__enabled=True)
-        .distinct()
-        .select_related("user")
-        .prefetch_related("notifiers")
-    )
-    return [
-        t
-        for t in candidates
-        if event.kind in t.events and t.user.is_active and trigger_matches(t, event)
-    ]
+    candidates = _live_triggers().select_related("user").prefetch_related("notifiers")
+    return [t for t in candidates if event.kind in t.events and trigger_matches(t, event)]
