@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from cases import models as m
+from cti.security.admin_scoping import VisibleRowsAdmin
 
 
 class TaskInline(admin.TabularInline):
@@ -27,7 +28,7 @@ class NoteInline(admin.TabularInline):
 
 
 @admin.register(m.Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(VisibleRowsAdmin):
     list_display = (
         "id",
         "name",
@@ -46,7 +47,7 @@ class CaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(VisibleRowsAdmin):
     list_display = ("id", "name", "case", "status", "required", "due_date")
     list_filter = ("status", "required")
     search_fields = ("name", "xid")
@@ -54,7 +55,7 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Artifact)
-class ArtifactAdmin(admin.ModelAdmin):
+class ArtifactAdmin(VisibleRowsAdmin):
     list_display = ("id", "summary", "artifact_type", "case", "derived_link")
     list_filter = ("artifact_type",)
     search_fields = ("summary",)
@@ -62,20 +63,20 @@ class ArtifactAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Note)
-class NoteAdmin(admin.ModelAdmin):
+class NoteAdmin(VisibleRowsAdmin):
     list_display = ("id", "case", "author", "edited", "date_added")
     raw_id_fields = ("case", "task", "artifact", "workflow_event")
 
 
 @admin.register(m.WorkflowEvent)
-class WorkflowEventAdmin(admin.ModelAdmin):
+class WorkflowEventAdmin(VisibleRowsAdmin):
     list_display = ("id", "case", "summary", "system_generated", "deleted", "event_date")
     list_filter = ("system_generated", "deleted")
     raw_id_fields = ("case",)
 
 
 @admin.register(m.WorkflowTemplate)
-class WorkflowTemplateAdmin(admin.ModelAdmin):
+class WorkflowTemplateAdmin(VisibleRowsAdmin):
     list_display = ("id", "name", "version", "active")
     search_fields = ("name",)
 
@@ -86,7 +87,7 @@ class ArtifactTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(VisibleRowsAdmin):
     list_display = ("id", "name", "technique_id", "owner", "last_used")
     search_fields = ("name",)
 
@@ -97,13 +98,13 @@ class AttributeTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.CaseAttribute)
-class CaseAttributeAdmin(admin.ModelAdmin):
+class CaseAttributeAdmin(VisibleRowsAdmin):
     list_display = ("id", "case", "attribute_type", "value")
     raw_id_fields = ("case",)
 
 
 @admin.register(m.CaseOpinion)
-class CaseOpinionAdmin(admin.ModelAdmin):
+class CaseOpinionAdmin(VisibleRowsAdmin):
     list_display = ("id", "case", "author", "opinion", "last_modified")
     list_filter = ("opinion",)
     search_fields = ("explanation", "author__username")

@@ -7,3 +7,6 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases import signals  # noqa: F401
+        from cases.visibility import register_rules
+
+        register_rules()

@@ -6,6 +6,7 @@ from django.db.models import F, Window
 from django.db.models.functions import DenseRank
 
 from cases.models import Artifact, Case
+from cti.api.resources import Scope, unscoped
 
 RELATED_LIMIT = 100
 """At most this many related cases per case, the most recent first: a popular derived-link
@@ -55,13 +56,14 @@ def related_case_ids(case_ids: list[int], limit: int = RELATED_LIMIT) -> dict[in
     }
 
 
-def attach_related_cases(cases: list[Case]) -> None:
-    """Sets `related_cases` on each case with three queries for the whole page."""
+def attach_related_cases(cases: list[Case], scope: Scope = unscoped) -> None:
+    """Sets `related_cases` (those the requester may see) on each case with three queries for
+    the whole page."""
     related = related_case_ids([c.pk for c in cases])
     wanted = set().union(*related.values()) if related else set()
     by_id = {
         c.pk: c
-        for c in Case.objects.filter(pk__in=wanted).select_related(
+        for c in scope(Case.objects.filter(pk__in=wanted)).select_related(
             "owner",
             "assignee_user",
             "assignee_group",

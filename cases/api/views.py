@@ -7,7 +7,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cases import resources
-from cases.models import Case
 from cases.services import (
     artifacts,
     attributes,
@@ -20,57 +19,41 @@ from cases.services import (
     tasks,
     templates,
 )
-from cases.services.cases import visible_cases_q
 from cti.api.params import V3Params
 from cti.api.permissions import AdministratorWrites
 from cti.api.viewsets import V3ViewSet, success
 from cti.tql.inspect import top_level_keywords
 
 
-class CaseScopedMixin:
-    """Rows belonging to cases hidden by a userAccess list are hidden too."""
-
-    case_path = "case"
-
-    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
-        q = visible_cases_q(self.request.user)
-        if not q:
-            return queryset
-        if self.case_path == "":
-            return queryset.filter(q)
-        return queryset.filter(**{f"{self.case_path}__in": Case.objects.filter(q)})
-
-
-class CaseViewSet(CaseScopedMixin, V3ViewSet):
+class CaseViewSet(V3ViewSet):
     resource = resources.CASES
-    case_path = ""
     create_service = cases.case_create
     update_service = cases.case_update
     delete_service = cases.case_delete
 
 
-class TaskViewSet(CaseScopedMixin, V3ViewSet):
+class TaskViewSet(V3ViewSet):
     resource = resources.TASKS
     create_service = tasks.task_create
     update_service = tasks.task_update
     delete_service = tasks.task_delete
 
 
-class ArtifactViewSet(CaseScopedMixin, V3ViewSet):
+class ArtifactViewSet(V3ViewSet):
     resource = resources.ARTIFACTS
     create_service = artifacts.artifact_create
     update_service = artifacts.artifact_update
     delete_service = artifacts.artifact_delete
 
 
-class NoteViewSet(CaseScopedMixin, V3ViewSet):
+class NoteViewSet(V3ViewSet):
     resource = resources.NOTES
     create_service = notes.note_create
     update_service = notes.note_update
     delete_service = notes.note_delete
 
 
-class WorkflowEventViewSet(CaseScopedMixin, V3ViewSet):
+class WorkflowEventViewSet(V3ViewSet):
     resource = resources.WORKFLOW_EVENTS
     create_service = events.workflow_event_create
     update_service = events.workflow_event_update
@@ -83,7 +66,7 @@ class WorkflowEventViewSet(CaseScopedMixin, V3ViewSet):
         return queryset.filter(deleted=False)
 
 
-class CaseAttributeViewSet(CaseScopedMixin, V3ViewSet):
+class CaseAttributeViewSet(V3ViewSet):
     resource = resources.CASE_ATTRIBUTES
     create_service = attributes.case_attribute_create
     update_service = attributes.case_attribute_update
@@ -108,7 +91,7 @@ class TagViewSet(V3ViewSet):
     delete_service = tags.tag_delete
 
 
-class CaseOpinionViewSet(CaseScopedMixin, V3ViewSet):
+class CaseOpinionViewSet(V3ViewSet):
     """Users' opinions on cases (STIX opinion vocabulary), one per user and case.
 
     POST is an upsert: a user's second POST for the same case updates their opinion (200

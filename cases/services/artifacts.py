@@ -40,22 +40,22 @@ def _file(artifact: Artifact, file_data: str | None) -> None:
     artifact.hash_code = hashlib.sha256(content).hexdigest()
 
 
-def _task_for(data: dict) -> Task | None:
+def _task_for(data: dict, user) -> Task | None:
     if data.get("task_id") is not None:
-        return get_or_bad(Task, "Task", pk=data["task_id"])
+        return get_or_bad(Task, "Task", seen_by=user, pk=data["task_id"])
     if data.get("taskXid"):
-        return get_or_bad(Task, "Task", xid=data["taskXid"])
+        return get_or_bad(Task, "Task", seen_by=user, xid=data["taskXid"])
     return None
 
 
 def artifact_create(*, user, data: dict) -> Artifact:
     from cases.services.notes import create_nested_notes
 
-    task = _task_for(data)
+    task = _task_for(data, user)
     case = (
         task.case
         if task and not (data.get("case_id") or data.get("caseXid"))
-        else (case_from_ids(data))
+        else (case_from_ids(data, user))
     )
     if task and task.case_id != case.pk:
         raise bad_request("The task does not belong to the given case.")

@@ -37,7 +37,7 @@ def _check(attribute_type: AttributeType, value: str, case: Case, adding: int = 
 def case_attribute_create(*, user, data: dict) -> CaseAttribute:
     from cases.services.cases import case_from_ids
 
-    case = case_from_ids(data)
+    case = case_from_ids(data, user)
     attribute_type = _attribute_type(data.get("type"))
     _check(attribute_type, data.get("value"), case)
     attribute = CaseAttribute(

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from cases.choices import CaseStatusChoices, TaskStatusChoices
@@ -9,19 +8,19 @@ from cases.services.assignees import apply_assignee
 from cases.services.common import bad_request, get_or_bad, set_fields
 from cases.services.events import system_event
 from cases.services.statuses import apply_detailed_status
-from cti.security.models import User
-from cti.security.services import default_owner
+from cti.security.services import owner_for_write
+from cti.security.visibility import visible
 
 SCALARS = ("name", "description", "severity", "resolution", "case_type", "priority", "type_values")
 TIMES = ("case_open_time", "case_close_time", "case_occurrence_time", "case_detection_time")
 
 
-def case_from_ids(data: dict) -> Case:
-    """The case named by caseId or caseXid in a child's input."""
+def case_from_ids(data: dict, user) -> Case:
+    """The case named by caseId or caseXid in a child's input (one the user may see)."""
     if data.get("case_id") is not None:
-        return get_or_bad(Case, "Case", pk=data["case_id"])
+        return get_or_bad(Case, "Case", seen_by=user, pk=data["case_id"])
     if data.get("caseXid"):
-        return get_or_bad(Case, "Case", xid=data["caseXid"])
+        return get_or_bad(Case, "Case", seen_by=user, xid=data["caseXid"])
     raise bad_request("caseId or caseXid is required.")
 
 
@@ -73,13 +72,14 @@ def _apply_status(case: Case, user, status: str | None, data: dict) -> str | Non
     return previous
 
 
-def _template_ref(value: dict | None) -> WorkflowTemplate | None:
+def _template_ref(value: dict | None, user) -> WorkflowTemplate | None:
     if not value:
         return None
     if value.get("id") is not None:
-        return get_or_bad(WorkflowTemplate, "Workflow template", pk=value["id"])
+        return get_or_bad(WorkflowTemplate, "Workflow template", seen_by=user, pk=value["id"])
     if value.get("name"):
-        template = WorkflowTemplate.objects.filter(name=value["name"]).order_by("-version").first()
+        named = WorkflowTemplate.objects.filter(name=value["name"]).order_by("-version")
+        template = visible(named, user).first()
         if template is None:
             raise bad_request(f"Workflow template not found (name={value['name']!r}).")
         return template
@@ -92,7 +92,7 @@ def case_create(*, user, data: dict) -> Case:
 
     now = timezone.now()
     case = Case(
-        owner=getattr(user, "owner", None) or default_owner(),
+        owner=owner_for_write(user, data),
         created_by=user,
         case_open_time=data.get("case_open_time") or now,
         case_open_user=user,
@@ -106,7 +106,7 @@ def case_create(*, user, data: dict) -> Case:
     _set_times(case, user, data)
     if "assignee" in data:
         apply_assignee(case, data["assignee"])
-    template = _template_ref(data.get("workflow_template"))
+    template = _template_ref(data.get("workflow_template"), user)
     case.workflow_template = template
     closes = apply_detailed_status(case, data)
     refresh_sla(case)
@@ -135,7 +135,7 @@ def case_update(*, user, instance: Case, data: dict) -> Case:
     if data.get("workflow_template"):
         from cases.services.templates import apply_template
 
-        template = _template_ref(data["workflow_template"])
+        template = _template_ref(data["workflow_template"], user)
         if template and template.pk != case.workflow_template_id:
             case.workflow_template = template
             case.save()
@@ -159,13 +159,3 @@ def case_update(*, user, instance: Case, data: dict) -> Case:
 
 def case_delete(*, user, instance: Case, data: dict) -> None:
     instance.delete()
-
-
-def visible_cases_q(user: User) -> Q:
-    """A case with a userAccess list is visible only to those users (and administrators)."""
-    if getattr(user, "is_administrator", False):
-        return Q()
-    through = Case.user_access.through.objects
-    restricted = through.values("case_id")
-    allowed = through.filter(user_id=user.pk).values("case_id")
-    return ~Q(pk__in=restricted) | Q(pk__in=allowed)

@@ -5,6 +5,7 @@ from cases.models import Case
 from cases.services.common import bad_request, child_errors, item_ids, nested, validate_child
 from cti.api.inputs import NestedItems
 from cti.security.models import User
+from cti.security.visibility import visible
 
 
 def _new_items(items: NestedItems, updating: bool) -> list[tuple[int, dict]]:
@@ -45,13 +46,13 @@ def create_children(case: Case, user, data: dict, *, updating: bool) -> None:
     if (items := nested(data, "attributes")) is not None:
         apply_attributes(case, items, user, updating=updating)
     if (items := nested(data, "associated_cases")) is not None:
-        _apply_refs(case.associated_cases, Case, items, updating, exclude=case.pk)
+        _apply_refs(case.associated_cases, Case, items, updating, user, exclude=case.pk)
     if (items := nested(data, "user_access")) is not None:
         _apply_users(case, items, updating)
     if (items := nested(data, "intel_objects")) is not None:
         from cases.services.graph import apply_intel_objects
 
-        apply_intel_objects(case, items, updating=updating)
+        apply_intel_objects(case, items, user, updating=updating)
 
 
 def _delete_children(manager, items: NestedItems, *, replace: bool, what: str) -> None:
@@ -62,22 +63,22 @@ def _delete_children(manager, items: NestedItems, *, replace: bool, what: str) -
         manager.filter(pk__in=ids).delete()
 
 
-def _ref_ids(model, items: list[dict], what: str) -> list[int]:
+def _ref_ids(model, items: list[dict], what: str, user) -> list[int]:
     ids = []
     for item in items:
         try:
             ids.append(int(item["id"]))
         except (KeyError, TypeError, ValueError):
             raise bad_request(f"{what} items need an integer id.") from None
-    found = set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    found = set(visible(model.objects.filter(pk__in=ids), user).values_list("pk", flat=True))
     missing = [i for i in ids if i not in found]
     if missing:
         raise bad_request(f"{what} not found: {missing}")
     return ids
 
 
-def _apply_refs(manager, model, items: NestedItems, updating: bool, exclude=None) -> None:
-    ids = [i for i in _ref_ids(model, items.items, model.__name__) if i != exclude]
+def _apply_refs(manager, model, items: NestedItems, updating: bool, user, exclude=None) -> None:
+    ids = [i for i in _ref_ids(model, items.items, model.__name__, user) if i != exclude]
     mode = items.mode if updating else "append"
     if mode == "replace":
         manager.set(ids)

@@ -9,6 +9,7 @@ from cti.api.errors import ErrCode, V3Error
 from cti.api.inputs import NestedItems, validate_input
 from cti.api.params import parse_pk
 from cti.api.rendering import get_resource
+from cti.security.visibility import visible
 
 
 def bad_request(message: str, err: ErrCode = ErrCode.BAD_REQUEST) -> V3Error:
@@ -32,8 +33,10 @@ def child_errors(path: str) -> Iterator[None]:
         raise ValidationError({path: exc.detail}) from None
 
 
-def get_or_bad(model: type[Model], what: str, **lookup: Any) -> Model:
-    obj = model._default_manager.filter(**lookup).first()
+def get_or_bad(model: type[Model], what: str, *, seen_by: Any = None, **lookup: Any) -> Model:
+    """The object the lookup names, if ``seen_by`` (the writing user) may see it: another
+    owner's object, or a case hidden by its userAccess list, is as unknown as a missing one."""
+    obj = visible(model._default_manager.filter(**lookup), seen_by).first()
     if obj is None:
         shown = ", ".join(f"{k}={v!r}" for k, v in lookup.items())
         raise bad_request(f"{what} not found ({shown}).")

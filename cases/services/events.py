@@ -35,7 +35,7 @@ def workflow_event_create(*, user, data: dict) -> WorkflowEvent:
     from cases.services.cases import case_from_ids
     from cases.services.notes import create_nested_notes
 
-    case = case_from_ids(data)
+    case = case_from_ids(data, user)
     event = WorkflowEvent.objects.create(
         case=case,
         summary=data["summary"],

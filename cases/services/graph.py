@@ -7,11 +7,13 @@ from cases.choices import INTEL_TYPE_OBSERVABLES
 from cases.models import Artifact, Case
 from cases.services.common import bad_request
 from cti.api.inputs import NestedItems
+from cti.api.resources import Scope, scoped_filter, unscoped
 from cti.intel.choices import CASE
 from cti.intel.ids import derived_id
 from cti.intel.models import Explanation, ObjectRef, StixObject
 from cti.intel.services import import_objects, resolve_ids
 from cti.intel.signals import announce, graph_mark
+from cti.security.visibility import visible
 
 
 def case_node(case: Case) -> StixObject:
@@ -40,11 +42,12 @@ def case_node(case: Case) -> StixObject:
     return node
 
 
-def _member_ids(items: list[dict]) -> list[int]:
-    """Items are `{"id": "<stix id>"}` references or whole STIX objects (upserted first)."""
+def _member_ids(case: Case, items: list[dict], user) -> list[int]:
+    """Items are `{"id": "<stix id>"}` references or whole STIX objects (upserted first, as the
+    case owner's); a reference to an object the user may not see is as unknown as a missing one."""
     objects = [i for i in items if isinstance(i, dict) and len(i.keys() - {"id"}) > 0]
     if objects:
-        result = import_objects(objects)
+        result = import_objects(objects, owner=case.owner)
         if result.rejected:
             reasons = "; ".join(f"{r['id']}: {r['reason']}" for r in result.rejected)
             raise bad_request(f"intelObjects: {reasons}")
@@ -55,6 +58,10 @@ def _member_ids(items: list[dict]) -> list[int]:
             raise bad_request("intelObjects items need a STIX id.")
         wanted.append(stix_id)
     pks = resolve_ids(wanted)
+    shown = set(
+        visible(StixObject.objects.filter(pk__in=pks.values()), user).values_list("pk", flat=True)
+    )
+    pks = {stix_id: pk for stix_id, pk in pks.items() if pk in shown}
     missing = [w for w in wanted if w not in pks]
     if missing:
         raise bad_request(f"intelObjects not found: {', '.join(missing[:10])}")
@@ -84,8 +91,8 @@ def remove_from_case(case: Case, member_ids: list[int] | None, *, keep: bool = F
     refs.filter(inferred=False).delete()
 
 
-def apply_intel_objects(case: Case, items: NestedItems, *, updating: bool) -> None:
-    ids = _member_ids(items.items)
+def apply_intel_objects(case: Case, items: NestedItems, user, *, updating: bool) -> None:
+    ids = _member_ids(case, items.items, user)
     mode = (items.mode or "append") if updating else "append"
     if mode == "delete":
         remove_from_case(case, ids)
@@ -140,11 +147,14 @@ def _with_explanations(nodes: list[StixObject]) -> None:
     )
 
 
-def attach_case_intel(cases: list[Case]) -> None:
-    """Sets `intel_objects` on each case with a fixed number of queries for the page."""
+def attach_case_intel(cases: list[Case], scope: Scope = unscoped) -> None:
+    """Sets `intel_objects` (those the requester may see) on each case with a fixed number of
+    queries for the page."""
     node_ids = [c.node_id for c in cases if c.node_id]
     refs = (
-        ObjectRef.objects.filter(container_id__in=node_ids)
+        ObjectRef.objects.filter(
+            container_id__in=node_ids, **scoped_filter(scope, StixObject, "member_id")
+        )
         .select_related("member__sighting__where_sighted")
         .order_by("member_id")
     )
@@ -158,13 +168,17 @@ def attach_case_intel(cases: list[Case]) -> None:
         case.intel_objects = by_container.get(case.node_id, [])
 
 
-def attach_artifact_indicators(artifacts: list[Artifact]) -> None:
-    """Sets `indicators` (indicators based on the artifact's observable) on each artifact."""
+def attach_artifact_indicators(artifacts: list[Artifact], scope: Scope = unscoped) -> None:
+    """Sets `indicators` (indicators based on the artifact's observable, those the requester
+    may see) on each artifact."""
     from cti.intel.models import Relationship
 
     observable_ids = {a.observable_id for a in artifacts if a.observable_id}
     rels = Relationship.objects.filter(
-        relationship_type="based-on", target_id__in=observable_ids, source__type="indicator"
+        relationship_type="based-on",
+        target_id__in=observable_ids,
+        source__type="indicator",
+        **scoped_filter(scope, StixObject, "source_id"),
     ).select_related("source")
     by_observable: dict[int, list[StixObject]] = {}
     for rel in rels:

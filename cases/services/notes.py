@@ -7,13 +7,15 @@ def note_create(*, user, data: dict) -> Note:
     from cases.services.cases import case_from_ids
 
     parents = {
-        "task": _ref(Task, "Task", data.get("task_id"), data.get("taskXid")),
-        "artifact": _ref(Artifact, "Artifact", data.get("artifact_id")),
-        "workflow_event": _ref(WorkflowEvent, "Workflow event", data.get("workflow_event_id")),
+        "task": _ref(user, Task, "Task", data.get("task_id"), data.get("taskXid")),
+        "artifact": _ref(user, Artifact, "Artifact", data.get("artifact_id")),
+        "workflow_event": _ref(
+            user, WorkflowEvent, "Workflow event", data.get("workflow_event_id")
+        ),
     }
     owner = next((p for p in parents.values() if p is not None), None)
     if data.get("case_id") is not None or data.get("caseXid"):
-        case = case_from_ids(data)
+        case = case_from_ids(data, user)
     elif owner is not None:
         case = owner.case
     else:
@@ -33,11 +35,11 @@ def _author(user):
     return user if user and user.is_authenticated else None
 
 
-def _ref(model, what: str, pk=None, xid=None):
+def _ref(user, model, what: str, pk=None, xid=None):
     if pk is not None:
-        return get_or_bad(model, what, pk=pk)
+        return get_or_bad(model, what, seen_by=user, pk=pk)
     if xid:
-        return get_or_bad(model, what, xid=xid)
+        return get_or_bad(model, what, seen_by=user, xid=xid)
     return None
 
 

@@ -14,7 +14,7 @@ def opinion_create(*, user, data: dict) -> CaseOpinion:
 
     if not (user and user.is_authenticated):
         raise V3Error("An opinion needs an authenticated author.", ErrCode.FORBIDDEN)
-    case = case_from_ids(data)
+    case = case_from_ids(data, user)
     values = {"opinion": data["opinion"]}
     if "explanation" in data:
         values["explanation"] = data["explanation"] or ""

@@ -4,7 +4,7 @@ from cases.models import Case, Tag
 from cases.services.common import bad_request, child_errors, item_ids, set_fields
 from cti.api.inputs import NestedItems
 from cti.api.params import parse_pk
-from cti.security.services import default_owner
+from cti.security.services import default_owner, owner_for_write
 
 TECHNIQUE_PREFIX = ("T",)
 
@@ -38,7 +38,7 @@ def _resolve(items: list[dict], owner) -> list[Tag]:
             if item.get("id") is not None:
                 tag_id = item["id"]
                 pk = parse_pk(tag_id)
-                found = pk is not None and Tag.objects.filter(pk=pk).first()
+                found = pk is not None and Tag.objects.filter(pk=pk, owner=owner).first()
                 if not found:
                     raise bad_request(f"Tag {tag_id!r} not found.")
                 tag = found
@@ -64,7 +64,7 @@ def apply_tags(case: Case, items: NestedItems, user, *, updating: bool) -> None:
 
 
 def tag_create(*, user, data: dict) -> Tag:
-    owner = getattr(user, "owner", None) or default_owner()
+    owner = owner_for_write(user, data)
     if Tag.objects.filter(owner=owner, name=(data.get("name") or "").strip()).exists():
         raise bad_request(f"Tag {data.get('name')!r} already exists.")
     return tag_get_or_create(data.get("name", ""), owner, data.get("description") or "")

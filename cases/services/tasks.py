@@ -70,7 +70,7 @@ def release_dependents(task: Task) -> None:
 def task_create(*, user, data: dict) -> Task:
     from cases.services.children import create_task_children
 
-    case = case_from_ids(data)
+    case = case_from_ids(data, user)
     task = Task(case=case)
     if data.get("xid"):
         if Task.objects.filter(xid=data["xid"]).exists():

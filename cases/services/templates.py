@@ -6,7 +6,7 @@ from cases.services.assignees import resolve_assignee
 from cases.services.common import bad_request, set_fields
 from cases.services.events import system_event
 from cases.services.tasks import due_after
-from cti.security.services import default_owner
+from cti.security.services import owner_for_write
 
 SCALARS = ("name", "description", "version", "config_attribute", "config_task")
 
@@ -61,7 +61,7 @@ def _template_assignee(value: dict | None) -> dict | None:
 
 
 def workflow_template_create(*, user, data: dict) -> WorkflowTemplate:
-    template = WorkflowTemplate(owner=getattr(user, "owner", None) or default_owner())
+    template = WorkflowTemplate(owner=owner_for_write(user, data))
     set_fields(template, data, SCALARS)
     _check_config_task(template.config_task)
     if WorkflowTemplate.objects.filter(

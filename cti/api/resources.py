@@ -72,8 +72,24 @@ class Expansion:
     description: str
     prefetch: tuple[str | Prefetch, ...] = ()
     select: tuple[str, ...] = ()
-    # loads data for a whole page at once (a fixed number of queries) and sets it on each row
-    attach: Callable[[list[Any]], None] | None = None
+    # loads data for a whole page at once (a fixed number of queries) and sets it on each row;
+    # called with the rows and the Scope of what the requester may see
+    attach: Callable[[list[Any], "Scope"], None] | None = None
+
+
+Scope = Callable[[QuerySet], QuerySet]
+"""Narrows a queryset to the rows the requester may see (nested rows are scoped too)."""
+
+
+def unscoped(queryset: QuerySet) -> QuerySet:
+    return queryset
+
+
+def scoped_filter(scope: Scope, model: type[models.Model], path: str) -> dict[str, QuerySet]:
+    """Filter kwargs keeping rows whose `path` points at a visible `model` row ({} when the
+    scope hides nothing, so an unrestricted requester pays no subquery)."""
+    allowed = scope(model._default_manager.all())
+    return {f"{path}__in": allowed.values("pk")} if allowed.query.where else {}
 
 
 @dataclass(eq=False)
@@ -102,7 +118,7 @@ class Resource:
     def base_queryset(self) -> QuerySet:
         return _load(self.model._default_manager.all(), self.select, self.prefetch)
 
-    def queryset_for(self, expansions: Iterable[Expansion]) -> QuerySet:
+    def queryset_for(self, expansions: Iterable[Expansion], scope: Scope = unscoped) -> QuerySet:
         qs = self.base_queryset()
         for exp in expansions:
             if exp.select or exp.prefetch or exp.attach:
@@ -110,18 +126,18 @@ class Resource:
                 continue
             for spec in self.fields:
                 if spec.expand == exp.name and spec.resource:
-                    qs = _load_nested(qs, spec)
+                    qs = _load_nested(qs, spec, scope)
         return qs
 
 
-def _load_nested(qs: QuerySet, spec: FieldSpec) -> QuerySet:
+def _load_nested(qs: QuerySet, spec: FieldSpec, scope: Scope) -> QuerySet:
     """Load an expanded nested resource with everything its own rendering reads."""
     child = get_resource(spec.resource)
     path = spec.attr or spec.name
     if spec.many:
         back = _back_reference(qs.model, path)
         select = tuple(s for s in child.select if back is None or s.split("__")[0] != back)
-        children = _load(child.model._default_manager.all(), select, child.prefetch)
+        children = _load(scope(child.model._default_manager.all()), select, child.prefetch)
         return qs.prefetch_related(Prefetch(path, queryset=children))
     return _load(
         qs,

@@ -24,6 +24,7 @@ from cti.api.rendering import render_many
 from cti.api.resources import Access, Resource
 from cti.api.sorting import parse_sorting
 from cti.security.models import Owner
+from cti.security.visibility import Viewer, owner_named, viewer_for, visible
 from cti.tql import TqlContext, compile_tql
 
 CreateService = Callable[..., Model]
@@ -53,8 +54,8 @@ class V3ViewSet(viewsets.GenericViewSet):
 
     # ---- hooks a resource may override -------------------------------------------------
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
-        """Restrict rows to what the requesting user may see."""
-        return queryset
+        """Restrict rows to what the requesting user may see (and to the `?owner=` named)."""
+        return visible(queryset, self.viewer, self.named_owner)
 
     def default_filter(self, queryset: QuerySet, params: V3Params) -> QuerySet:
         """Rows a list hides unless asked for (applied after the TQL filter)."""
@@ -68,14 +69,25 @@ class V3ViewSet(viewsets.GenericViewSet):
     def params(self) -> V3Params:
         if not hasattr(self, "_params"):
             self._params = parse_params(self.request)
-            self._check_owner(self._params)
+            self._named_owner = (
+                owner_named(self.viewer, self._params.owner) if self._params.owner else None
+            )
         return self._params
 
-    def _check_owner(self, params: V3Params) -> None:
-        if params.owner and not Owner.objects.filter(name=params.owner).exists():
-            raise V3Error(
-                f"Owner {params.owner!r} does not exist or is not accessible.", ErrCode.FORBIDDEN
-            )
+    @property
+    def named_owner(self) -> Owner | None:
+        """The owner `?owner=` names (403 if unknown or hidden): lists narrow to it, creates
+        write into it."""
+        self.params  # noqa: B018 - parses and checks the parameter once
+        return self._named_owner
+
+    @property
+    def viewer(self) -> Viewer:
+        return viewer_for(self.request.user)
+
+    def scope_nested(self, queryset: QuerySet) -> QuerySet:
+        """Rows shown inside another (expansions): what the user may see, any owner."""
+        return visible(queryset, self.viewer)
 
     def expansions(self):
         found = []
@@ -86,11 +98,11 @@ class V3ViewSet(viewsets.GenericViewSet):
         return found
 
     def expanded_queryset(self) -> QuerySet:
-        qs = self.resource.queryset_for(self.expansions())
+        qs = self.resource.queryset_for(self.expansions(), self.scope_nested)
         return self.scope_queryset(qs)
 
     def tql_context(self) -> TqlContext:
-        return TqlContext(user=self.request.user)
+        return TqlContext(user=self.request.user, scope=self.scope_nested)
 
     def filtered_queryset(self) -> QuerySet:
         params = self.params
@@ -103,7 +115,7 @@ class V3ViewSet(viewsets.GenericViewSet):
         expansions = self.expansions()
         for exp in expansions:
             if exp.attach and rows:
-                exp.attach(rows)
+                exp.attach(rows, self.scope_nested)
         expand = frozenset(e.name for e in expansions)
         return render_many(rows, self.resource, expand)
 
@@ -129,7 +141,7 @@ class V3ViewSet(viewsets.GenericViewSet):
     def reload(self, obj: Model) -> Model:
         """The written object as the response shows it (the writer sees what it wrote, even
         where a userAccess list it is not on now hides it)."""
-        return self.resource.queryset_for(self.expansions()).get(pk=obj.pk)
+        return self.resource.queryset_for(self.expansions(), self.scope_nested).get(pk=obj.pk)
 
     def input_data(self, method: str, body: dict, instance: Model | None = None) -> dict:
         """Validated write data (from the resource's field specs unless overridden)."""
@@ -168,6 +180,8 @@ class V3ViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         service = self._require(type(self).create_service, "POST")
         data = self.input_data("POST", self.request_body(request))
+        if self.named_owner is not None:
+            data["owner"] = self.named_owner
         with transaction.atomic():
             obj = service(user=request.user, data=data)
         return Response(

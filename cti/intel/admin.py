@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from cti.intel.models import Explanation, ObjectRef, Relationship, Sighting, StixAlias, StixObject
+from cti.security.admin_scoping import VisibleRowsAdmin
 
 EDGE_LIMIT = 100
 
@@ -84,7 +85,7 @@ class StixAliasInline(admin.TabularInline):
 
 
 @admin.register(StixObject)
-class StixObjectAdmin(admin.ModelAdmin):
+class StixObjectAdmin(VisibleRowsAdmin):
     list_display = (
         "stix_id",
         "type",
@@ -201,7 +202,7 @@ class StixObjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Relationship)
-class RelationshipAdmin(admin.ModelAdmin):
+class RelationshipAdmin(VisibleRowsAdmin):
     list_display = (
         "node",
         "relationship_type",
@@ -240,7 +241,7 @@ class RelationshipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Sighting)
-class SightingAdmin(admin.ModelAdmin):
+class SightingAdmin(VisibleRowsAdmin):
     list_display = (
         "node",
         "sighting_of",

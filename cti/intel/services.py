@@ -807,7 +807,8 @@ def _only(result: ImportResult, stix_id: str) -> StixObject:
 def intel_object_create(*, user, data: dict) -> StixObject:
     obj, alias = _normalized_or_400(data["stix"])
     # import the posted id (an observable's random id becomes an alias of its deterministic id)
-    result = import_objects([{**obj, "id": alias or obj["id"]}], owner=getattr(user, "owner", None))
+    owner = data.get("owner") or getattr(user, "owner", None)  # `?owner=`, else the writer's
+    result = import_objects([{**obj, "id": alias or obj["id"]}], owner=owner)
     return _only(result, obj["id"])
 
 

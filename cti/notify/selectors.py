@@ -2,11 +2,12 @@
 
 import logging
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 
 from cti.events.models import Event
 from cti.notify.choices import CASE_KINDS, INTEL_KINDS, TASK_KINDS
 from cti.notify.models import Trigger
+from cti.security.visibility import viewer_for, visible
 from cti.tql import TqlContext, TqlError, compile_tql
 
 logger = logging.getLogger(__name__)
@@ -49,15 +50,10 @@ def _object_matches(trigger: Trigger, event: Event) -> bool:
     """The object still exists, the user may see it and it passes the trigger's TQL."""
     kind = event.kind
     model = _model_for(kind)
-    rows = model._default_manager.filter(pk=event.object_id)
-    if kind in CASE_KINDS | TASK_KINDS:
-        from cases.services.cases import visible_cases_q
-
-        visible = visible_cases_q(trigger.user)
-        if visible:
-            rows = rows.filter(visible if kind in CASE_KINDS else Q(case__in=_cases(visible)))
+    viewer = viewer_for(trigger.user)
+    rows = visible(model._default_manager.filter(pk=event.object_id), viewer)
     if trigger.tql.strip():
-        context = TqlContext(user=trigger.user)
+        context = TqlContext(user=trigger.user, scope=lambda qs: visible(qs, viewer))
         try:
             rows = rows.filter(compile_tql(trigger.tql, tql_schema_for(kind), context))
         except TqlError:
@@ -65,12 +61,6 @@ def _object_matches(trigger: Trigger, event: Event) -> bool:
             logger.warning("trigger %s: its TQL no longer compiles", trigger.pk)
             return False
     return rows.exists()
-
-
-def _cases(q: Q):
-    from cases.models import Case
-
-    return Case.objects.filter(q)
 
 
 def trigger_matches(trigger: Trigger, event: Event) -> bool:

@@ -59,7 +59,7 @@ def opinions_of(case: Case, graph: selectors.CaseGraph) -> list[dict]:
     ]
 
 
-def report_context(case: Case, progress: Progress | None = None) -> dict:
+def report_context(case: Case, progress: Progress | None = None, user=None) -> dict:
     tick = progress or (lambda percent: None)
     tasks = list(
         Task.objects.filter(case=case).select_related(
@@ -73,7 +73,7 @@ def report_context(case: Case, progress: Progress | None = None) -> dict:
     )
     notes = list(Note.objects.filter(case=case).select_related("author", "task", "artifact"))
     tick(20)
-    graph = selectors.case_graph(case)
+    graph = selectors.case_graph(case, user)
     tick(35)
     svg = graph_svg(graph, title=case.name)
     tick(45)
@@ -98,16 +98,16 @@ def report_context(case: Case, progress: Progress | None = None) -> dict:
     }
 
 
-def render_html(case: Case, progress: Progress | None = None) -> str:
-    context = report_context(case, progress)
+def render_html(case: Case, progress: Progress | None = None, user=None) -> str:
+    context = report_context(case, progress, user)
     return get_template(template_name()).render(context)
 
 
-def render_pdf(case: Case, progress: Progress | None = None) -> bytes:
+def render_pdf(case: Case, progress: Progress | None = None, user=None) -> bytes:
     from weasyprint import HTML  # imported here: loading pango is slow and only workers need it
 
     tick = progress or (lambda percent: None)
-    html = render_html(case, tick)
+    html = render_html(case, tick, user)
     tick(60)
     # no base URL: user text is escaped by the template, and the template's own images are
     # data: URIs or absolute addresses

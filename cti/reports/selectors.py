@@ -7,12 +7,13 @@ from django.conf import settings
 from django.db.models import Q
 
 from cases.models import Artifact, Case, Note, Task, WorkflowEvent
-from cases.services.cases import visible_cases_q
 from cti.api.errors import ErrCode, V3Error
 from cti.api.params import parse_pk
+from cti.api.resources import scoped_filter, unscoped
 from cti.intel.choices import CASE, RELATIONSHIP, SIGHTING
 from cti.intel.models import ObjectRef, Relationship, Sighting, StixObject
 from cti.reports.models import CaseReport
+from cti.security.visibility import visible
 
 EDGE_TYPES = (RELATIONSHIP, SIGHTING)
 
@@ -23,7 +24,7 @@ def visible_case(user, case_id: object) -> Case:
     case = None
     if pk is not None:
         case = (
-            Case.objects.filter(visible_cases_q(user), pk=pk)
+            visible(Case.objects.filter(pk=pk), user)
             .select_related("assignee_user", "assignee_group", "owner", "node")
             .first()
         )
@@ -142,16 +143,18 @@ def graph_max_nodes() -> int:
     return int(getattr(settings, "CTI_REPORT_GRAPH_MAX_NODES", 500))
 
 
-def case_graph(case: Case) -> CaseGraph:
+def case_graph(case: Case, user=None) -> CaseGraph:
     """The case's members as nodes; relationships and sightings between them (and those the
-    case holds itself, with their ends) as edges. Four queries whatever the size; at most
-    CTI_REPORT_GRAPH_MAX_NODES member objects (by id), `truncated` says when more exist."""
+    case holds itself, with their ends) as edges: those objects `user` may see (all when None,
+    the system). Four queries whatever the size; at most CTI_REPORT_GRAPH_MAX_NODES member
+    objects (by id), `truncated` says when more exist."""
     graph = CaseGraph()
     if not case.node_id:
         return graph
     limit = graph_max_nodes()
+    scope = _graph_scope(user)
     refs = list(
-        ObjectRef.objects.filter(container_id=case.node_id)
+        ObjectRef.objects.filter(container_id=case.node_id, **scope("member_id"))
         .exclude(member__type=CASE)
         .select_related("member")
         .order_by("member_id")[: limit + 1]
@@ -167,6 +170,7 @@ def case_graph(case: Case) -> CaseGraph:
         Relationship.objects.filter(
             Q(node_id__in=member_edges) | Q(source_id__in=base.keys(), target_id__in=base.keys())
         )
+        .filter(**scope("node_id"), **scope("source_id"), **scope("target_id"))
         .select_related("node", "source", "target")
         .order_by("node_id")
     )
@@ -176,6 +180,7 @@ def case_graph(case: Case) -> CaseGraph:
             | Q(sighting_of_id__in=base.keys(), where_sighted_id__in=base.keys())
         )
         .filter(where_sighted__isnull=False)
+        .filter(**scope("node_id"), **scope("sighting_of_id"), **scope("where_sighted_id"))
         .select_related("node", "sighting_of", "where_sighted")
         .order_by("node_id")
     )
@@ -197,6 +202,19 @@ def case_graph(case: Case) -> CaseGraph:
         r for r in graph.relationships if r.source_id in kept and r.target_id in kept
     ]
     return graph
+
+
+def _graph_scope(user):
+    """path -> filter kwargs keeping rows whose object at `path` the user may see."""
+    scope = unscoped if user is None else (lambda qs: visible(qs, user))
+    return lambda path: scoped_filter(scope, StixObject, path)
+
+
+def visible_node_ids(user, node_ids: set[int]) -> set[int]:
+    if user is None or not node_ids:
+        return node_ids
+    rows = visible(StixObject.objects.filter(pk__in=node_ids), user)
+    return set(rows.values_list("pk", flat=True))
 
 
 def node_label(node: StixObject) -> str:

@@ -46,12 +46,12 @@ def run_report(report_id: int) -> CaseReport | None:
     ).update(status=ReportStatus.RUNNING, progress=5, error="")
     if not claimed:
         return None
-    report = CaseReport.objects.select_related("case__owner", "case__assignee_user").get(
-        pk=report_id
-    )
+    report = CaseReport.objects.select_related(
+        "case__owner", "case__assignee_user", "requested_by"
+    ).get(pk=report_id)
     case = report.case
     try:
-        content = render_pdf(case, _set_progress(report_id))
+        content = render_pdf(case, _set_progress(report_id), report.requested_by)
         _set_progress(report_id)(90)
         name = f"case-{case.pk}-report-{report.pk}.pdf"
         report.file.save(name, ContentFile(content), save=False)

@@ -9,6 +9,7 @@ from cti.intel.choices import CASE
 from cti.intel.ids import derived_id, random_id
 from cti.intel.models import StixObject
 from cti.intel.validation import format_timestamp
+from cti.reports.selectors import visible_node_ids
 
 
 def _stamp(value) -> str:
@@ -45,19 +46,24 @@ def _tasks(case: Case) -> list[dict]:
     return out
 
 
-def case_bundle(case: Case) -> dict:
+def case_bundle(case: Case, user=None) -> dict:
+    """The case as a STIX grouping with its contents: the objects `user` may see (all when
+    None), and what they depend on that the user may see too."""
     members: set[int] = intel.case_contents(case.node_id) if case.node_id else set()
     observables = set(
         Artifact.objects.filter(case=case, observable__isnull=False).values_list(
             "observable_id", flat=True
         )
     )
+    members = visible_node_ids(user, members)
+    observables = visible_node_ids(user, observables)
     refs = sorted(
         StixObject.objects.filter(pk__in=members | observables)
         .exclude(type=CASE)
         .values_list("stix_id", flat=True)
     )
-    objects = list(intel.iter_bundle_objects(intel.with_dependencies(members | observables)))
+    dependencies = visible_node_ids(user, intel.with_dependencies(members | observables))
+    objects = list(intel.iter_bundle_objects(dependencies))
     author = owner_identity(case)
     grouping_id = derived_id("grouping", "case", case.xid)
     notes = [

@@ -16,7 +16,10 @@ class CtiUserAdmin(UserAdmin):
 
 @admin.register(Owner)
 class OwnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "type")
+    list_filter = ("type",)
     search_fields = ("name",)
+    filter_horizontal = ("members",)
 
 
 @admin.register(UserGroup)

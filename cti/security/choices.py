@@ -11,3 +11,9 @@ class SystemRoleChoices(models.TextChoices):
 class UiThemeChoices(models.TextChoices):
     LIGHT = "Light", "Light"
     DARK = "Dark", "Dark"
+
+
+class OwnerTypeChoices(models.TextChoices):
+    ORGANIZATION = "Organization", "Organization"
+    COMMUNITY = "Community", "Community"
+    SOURCE = "Source", "Source"

@@ -4,13 +4,24 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from cti.security.choices import SystemRoleChoices, UiThemeChoices
+from cti.security.choices import OwnerTypeChoices, SystemRoleChoices, UiThemeChoices
 
 
 class Owner(models.Model):
-    """An organisation that owns cases, templates and intelligence (ThreatConnect 'owner')."""
+    """An organisation, community or source that owns cases, templates and intelligence
+    (ThreatConnect 'owner'). A user sees the data of their own organisation and of the owners
+    they are a member of (what is shared with them)."""
 
     name = models.CharField(max_length=200, unique=True)
+    type = models.CharField(
+        max_length=20, choices=OwnerTypeChoices.choices, default=OwnerTypeChoices.ORGANIZATION
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_owners",
+        help_text="Users outside the organisation that may see and work on this owner's data.",
+    )
 
     def __str__(self) -> str:
         return self.name

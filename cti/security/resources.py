@@ -1,10 +1,11 @@
-"""The /v3/security/users resource and the User output shape used everywhere."""
+"""The /v3/security/users and /v3/security/owners resources, and the User output shape used
+everywhere."""
 
 from cti.api.rendering import register_formatter, register_resource
 from cti.api.resources import Access, FieldSpec, Resource
-from cti.security.choices import SystemRoleChoices, UiThemeChoices
-from cti.security.models import User
-from cti.security.tql import USERS
+from cti.security.choices import OwnerTypeChoices, SystemRoleChoices, UiThemeChoices
+from cti.security.models import Owner, User
+from cti.security.tql import OWNERS, USERS
 
 RO, C, CU = Access.RO, Access.C, Access.CU
 
@@ -71,6 +72,26 @@ USER_RESOURCE = register_resource(
             FieldSpec("lastLogin", "Date", RO, attr="last_login"),
             FieldSpec("jobFunction", "String", CU, attr="job_function"),
             FieldSpec("jobRole", "String", CU, attr="job_role"),
+        ],
+    )
+)
+
+
+OWNER_RESOURCE = register_resource(
+    Resource(
+        name="owners",
+        model=Owner,
+        tql=OWNERS,
+        fields=[
+            FieldSpec("id", "Integer", RO),
+            FieldSpec("name", "String", CU, required=True, max_length=200),
+            FieldSpec(
+                "type",
+                "String",
+                CU,
+                choices=tuple(OwnerTypeChoices.values),
+                default=OwnerTypeChoices.ORGANIZATION.value,
+            ),
         ],
     )
 )

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cti.security.choices import SystemRoleChoices
+from cti.security.choices import OwnerTypeChoices, SystemRoleChoices
 from cti.security.models import ApiCredential, Owner, User
 
 
@@ -25,6 +25,12 @@ def token_digest(token: str) -> str:
 def default_owner() -> Owner:
     owner, _ = Owner.objects.get_or_create(name=settings.CTI_OWNER_NAME)
     return owner
+
+
+def owner_for_write(user, data: dict) -> Owner:
+    """The owner a new object goes to: the one `?owner=` named (the view checked it is
+    visible), else the writer's organisation, else the default owner."""
+    return data.get("owner") or getattr(user, "owner", None) or default_owner()
 
 
 @transaction.atomic
@@ -63,7 +69,7 @@ def user_create(*, user: User, data: dict) -> User:
 
     if User.objects.filter(username=data.get("username")).exists():
         raise V3Error(f"User {data.get('username')!r} already exists.")
-    new = User(owner=getattr(user, "owner", None) or default_owner())
+    new = User(owner=owner_for_write(user, data))
     _set_user_fields(new, data)
     if data.get("password"):
         new.set_password(data["password"])
@@ -71,6 +77,28 @@ def user_create(*, user: User, data: dict) -> User:
         new.set_unusable_password()
     new.save()
     return new
+
+
+def owner_create(*, user: User, data: dict) -> Owner:
+    owner = Owner(type=data.get("type") or OwnerTypeChoices.ORGANIZATION)
+    return _save_owner(owner, data)
+
+
+def owner_update(*, user: User, instance: Owner, data: dict) -> Owner:
+    return _save_owner(Owner.objects.select_for_update().get(pk=instance.pk), data)
+
+
+def _save_owner(owner: Owner, data: dict) -> Owner:
+    from cti.api.errors import V3Error
+
+    owner.name = (data.get("name") or owner.name).strip()
+    owner.type = data.get("type") or owner.type
+    if not owner.name:
+        raise V3Error("name must not be empty.")
+    if Owner.objects.filter(name=owner.name).exclude(pk=owner.pk).exists():
+        raise V3Error(f"Owner {owner.name!r} already exists.")
+    owner.save()
+    return owner
 
 
 def user_update(*, user: User, instance: User, data: dict) -> User:

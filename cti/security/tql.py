@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from cti.security.models import User
+from cti.security.models import Owner, User
 from cti.tql import ME, Keyword, TqlContext, TqlError, TqlSchema, registry
 from cti.tql import KeywordType as T
 
@@ -63,6 +63,19 @@ USERS = registry.register(
             ),
             Keyword("tqlTimeout", T.INTEGER, "custom_tql_timeout", "The custom TQL timeout"),
             Keyword("userName", T.STRING, "username", "The user name"),
+        ],
+    )
+)
+
+
+OWNERS = registry.register(
+    TqlSchema(
+        "owners",
+        Owner,
+        [
+            Keyword("id", T.INTEGER, "id", "The ID of the owner"),
+            Keyword("name", T.STRING, "name", "The name of the owner"),
+            Keyword("type", T.STRING, "type", "Organization, Community or Source"),
         ],
     )
 )

@@ -3,8 +3,10 @@
 - `intel`: every STIX object the graph serves (what the v3 intel API lists: domain objects,
   observables, markings, relationships and sightings; case containers are not STIX);
 - `indicators`: the indicators among them;
-- one per owner: the objects that owner imported or wrote (`StixObject.owner`), visible to the
-  owner's users and to administrators.
+- one per owner: the objects that owner imported or wrote (`StixObject.owner`), listed for the
+  users who may see that owner (cti.security.visibility) and for administrators.
+
+Every collection serves only the objects the requesting user may see.
 
 Ids are uuid5 in a fixed namespace, so they never change for a given collection.
 """
@@ -17,6 +19,7 @@ from django.db.models import Q, QuerySet
 from cti.intel.choices import CASE
 from cti.intel.models import StixObject
 from cti.security.models import Owner, User
+from cti.security.visibility import visible, visible_owners
 from cti.taxii.errors import STIX_MEDIA_TYPE, not_found
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cti:taxii:collections")
@@ -38,8 +41,9 @@ class Collection:
     def id(self) -> str:
         return collection_id(self.key)
 
-    def queryset(self) -> QuerySet:
-        return StixObject.objects.exclude(type=CASE).filter(self.scope)
+    def queryset(self, user) -> QuerySet:
+        """The collection's objects that `user` may see."""
+        return visible(StixObject.objects.exclude(type=CASE).filter(self.scope), user)
 
     def as_json(self) -> dict:
         return {
@@ -78,13 +82,6 @@ def owner_collection(owner: Owner) -> Collection:
         alias=f"owner-{owner.pk}",
         scope=Q(owner_id=owner.pk),
     )
-
-
-def visible_owners(user: User) -> QuerySet:
-    if getattr(user, "is_administrator", False):
-        return Owner.objects.order_by("name", "pk")
-    owner_id = getattr(user, "owner_id", None)
-    return Owner.objects.filter(pk=owner_id) if owner_id else Owner.objects.none()
 
 
 def collections_for(user: User) -> list[Collection]:

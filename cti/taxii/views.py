@@ -129,7 +129,7 @@ class ObjectsView(TaxiiView):
     def get(self, request: Request, collection_id: str) -> Response:
         collection = self.collection(collection_id)
         filters = selectors.parse_filters(request.query_params)
-        page = selectors.object_page(collection.queryset(), filters)
+        page = selectors.object_page(collection.queryset(request.user), filters)
         objects = [selectors.stix_object(node) for node in page.rows]
         return _paged(page, {"objects": objects} if objects else {})
 
@@ -153,7 +153,7 @@ class ManifestView(TaxiiView):
     def get(self, request: Request, collection_id: str) -> Response:
         collection = self.collection(collection_id)
         filters = selectors.parse_filters(request.query_params)
-        page = selectors.manifest_page(collection.queryset(), filters)
+        page = selectors.manifest_page(collection.queryset(request.user), filters)
         entries = [selectors.manifest_entry(node) for node in page.rows]
         return _paged(page, {"objects": entries} if entries else {})
 
@@ -177,8 +177,9 @@ class ObjectView(TaxiiView):
     def get(self, request: Request, collection_id: str, object_id: str) -> Response:
         collection = self.collection(collection_id)
         filters = _one_object(request.query_params, object_id)
-        page = selectors.object_page(collection.queryset(), filters)
-        if not page.rows and not selectors.object_exists(collection.queryset(), object_id):
+        rows = collection.queryset(request.user)
+        page = selectors.object_page(rows, filters)
+        if not page.rows and not selectors.object_exists(rows, object_id):
             raise not_found(f"No object {object_id!r} in collection {collection.id}.")
         objects = [selectors.stix_object(node) for node in page.rows]
         return _paged(page, {"objects": objects} if objects else {})
@@ -200,8 +201,9 @@ class VersionsView(TaxiiView):
     def get(self, request: Request, collection_id: str, object_id: str) -> Response:
         collection = self.collection(collection_id)
         filters = _one_object(request.query_params, object_id)
-        page = selectors.manifest_page(collection.queryset(), filters)
-        if not page.rows and not selectors.object_exists(collection.queryset(), object_id):
+        rows = collection.queryset(request.user)
+        page = selectors.manifest_page(rows, filters)
+        if not page.rows and not selectors.object_exists(rows, object_id):
             raise not_found(f"No object {object_id!r} in collection {collection.id}.")
         versions = [selectors.version_text(node.taxii_version) for node in page.rows]
         return _paged(page, {"versions": versions} if versions else {})

@@ -74,7 +74,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.utils import timezone
 
@@ -112,6 +112,8 @@ class TqlContext:
 
     user: Any = None
     now: datetime | None = None
+    # narrows a subquery's rows to those the user may see (hasX() must not reveal hidden rows)
+    scope: Callable[[QuerySet], QuerySet] | None = None
 
     def current_time(self) -> datetime:
         """``now`` (aware, UTC), ``timezone.now()`` when unset; ``TODAY()`` is its UTC date."""
@@ -167,7 +169,10 @@ class _Compiler:
     def _subquery(self, keyword: Keyword, target: TqlSchema, inner_q: Q) -> Q:
         assert keyword.subquery is not None
         inner = keyword.subquery.inner
-        rows = target.base_queryset().filter(inner_q, **{f"{inner}__isnull": False})
+        rows = target.base_queryset()
+        if self.context.scope is not None:
+            rows = self.context.scope(rows)
+        rows = rows.filter(inner_q, **{f"{inner}__isnull": False})
         return Q(**{f"{keyword.subquery.outer}__in": rows.values(inner)})
 
     # --- predicates ------------------------------------------------------------------------

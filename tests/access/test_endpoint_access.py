@@ -34,6 +34,7 @@ ADMIN_ONLY = (
 # everyone reads, administrators write
 ADMIN_WRITES = (
     "/api/v3/security/users",
+    "/api/v3/security/owners",
     "/api/v3/notifications/notifiers",
     "/api/v3/caseAutomations",
     "/api/v3/caseStatusTemplates",

@@ -73,6 +73,7 @@ def world(analyst) -> World:
     w = World()
     home = default_owner()
     other = Owner.objects.create(name="Other Org")
+    other.members.add(analyst)  # shared with the analyst: the keyword tests see both owners
 
     bob = User.objects.create(
         username="bob",

@@ -185,7 +185,10 @@ def test_rule_activation_is_audited(admin_api, admin_credential):
 
 def test_django_admin_writes_are_audited(client, admin_credential):
     client.force_login(admin_credential.user)
-    response = client.post("/admin/security/owner/add/", {"name": "from-admin", "_save": "Save"})
+    response = client.post(
+        "/admin/security/owner/add/",
+        {"name": "from-admin", "type": "Organization", "_save": "Save"},
+    )
     assert response.status_code == 302, response.content[:2000]
     owner = Owner.objects.get(name="from-admin")
     [entry] = entries("security.owner", owner.pk, "create")

@@ -23,6 +23,7 @@ TAXII = "application/taxii+json;version=2.1"
 ROOT = "/taxii2/api/"
 # date added of the n-th node (by pk): one second apart, so added_after splits exactly
 ADDED_BASE = datetime(2025, 1, 1, tzinfo=UTC)
+OTHER_ORG = "Other Org"
 
 
 def basic(username: str, password: str) -> str:
@@ -56,12 +57,20 @@ class Graph:
     incident_id: str = ""
 
     @staticmethod
-    def served() -> set[str]:
-        return set(StixObject.objects.exclude(type=CASE).values_list("stix_id", flat=True))
+    def served(everything: bool = False) -> set[str]:
+        """What the collections serve the analyst (their owner's objects and those without an
+        owner), or an administrator (`everything`)."""
+        return set(Graph._rows(everything).exclude(type=CASE).values_list("stix_id", flat=True))
 
     @staticmethod
-    def indicators() -> set[str]:
-        return set(StixObject.objects.filter(type="indicator").values_list("stix_id", flat=True))
+    def indicators(everything: bool = False) -> set[str]:
+        rows = Graph._rows(everything).filter(type="indicator")
+        return set(rows.values_list("stix_id", flat=True))
+
+    @staticmethod
+    def _rows(everything: bool):
+        rows = StixObject.objects.all()
+        return rows if everything else rows.exclude(owner__name=OTHER_ORG)
 
     def collection_ids(self) -> dict[str, str]:
         return {
@@ -86,7 +95,7 @@ def admin(db) -> IssuedCredential:
 def outsider(db) -> IssuedCredential:
     """An analyst of another organisation."""
     credential = api_user_create("outsider@example.org", role=SystemRoleChoices.ANALYST)
-    credential.user.owner, _ = Owner.objects.get_or_create(name="Other Org")
+    credential.user.owner, _ = Owner.objects.get_or_create(name=OTHER_ORG)
     credential.user.save(update_fields=["owner"])
     return credential
 

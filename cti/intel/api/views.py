@@ -12,6 +12,7 @@ from cti.api.viewsets import V3ViewSet, success
 from cti.intel import resources, selectors, services
 from cti.intel.choices import CASE, RELATIONSHIP, SIGHTING
 from cti.intel.models import StixObject
+from cti.security.visibility import owner_named, visible
 
 
 class StixWriteMixin:
@@ -35,7 +36,7 @@ class StixWriteMixin:
     def reload(self, obj: Model) -> Model:
         model = self.resource.model
         pk = obj.pk
-        return self.resource.queryset_for(self.expansions()).get(
+        return self.resource.queryset_for(self.expansions(), self.scope_nested).get(
             pk=pk if model is StixObject or not isinstance(obj, StixObject) else obj.pk
         )
 
@@ -44,7 +45,7 @@ class IntelObjectViewSet(StixWriteMixin, V3ViewSet):
     resource = resources.OBJECTS
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset.exclude(type__in=(RELATIONSHIP, SIGHTING, CASE))
+        return super().scope_queryset(queryset).exclude(type__in=(RELATIONSHIP, SIGHTING, CASE))
 
 
 class IntelRelationshipViewSet(StixWriteMixin, V3ViewSet):
@@ -73,7 +74,7 @@ class BundleView(APIView):
         stream = request._request  # read the body incrementally, never whole
         try:
             objects = ijson.items(stream, "objects.item", use_float=True)
-            result = services.import_objects(objects, owner=getattr(request.user, "owner", None))
+            result = services.import_objects(objects, owner=_import_owner(request))
         except ijson.JSONError as exc:
             raise V3Error(f"The bundle is not valid JSON: {exc}", ErrCode.IMPROPER_FORMAT) from None
         return Response(success(result.as_dict(), "Imported"))
@@ -93,16 +94,28 @@ class BundleView(APIView):
         ids = [i for value in params.getlist("id") for i in value.split(",") if i]
         node_ids: set[int] = set(services.resolve_ids(ids).values())
         if params.get("caseId"):
-            node_ids |= _case_nodes(params["caseId"])
+            node_ids |= _case_nodes(params["caseId"], request.user)
         if params.get("neighbours", "").lower() == "true":
             node_ids = selectors.neighbourhood(node_ids)
         node_ids = selectors.with_dependencies(node_ids)
-        return Response(selectors.bundle(node_ids))
+        return Response(selectors.bundle(_visible_ids(node_ids, request.user)))
 
 
-def _case_nodes(case_id: str) -> set[int]:
-    """A case's graph node carries the case id as its value (the graph knows no cases app)."""
+def _import_owner(request: Request):
+    """`?owner=` (403 when unknown or hidden), else the importer's organisation."""
+    name = request.query_params.get("owner")
+    return owner_named(request.user, name) if name else getattr(request.user, "owner", None)
+
+
+def _visible_ids(node_ids: set[int], user) -> set[int]:
+    rows = visible(StixObject.objects.filter(pk__in=node_ids), user)
+    return set(rows.values_list("pk", flat=True)) if node_ids else node_ids
+
+
+def _case_nodes(case_id: str, user) -> set[int]:
+    """A case's graph node carries the case id as its value (the graph knows no cases app);
+    it has the case's owner, so another owner's case is as unknown as a missing one."""
     if not case_id.isdigit():
         raise V3Error("caseId must be an integer.")
-    node = StixObject.objects.filter(type=CASE, value=case_id).first()
+    node = visible(StixObject.objects.filter(type=CASE, value=case_id), user).first()
     return selectors.case_contents(node.pk) if node else set()

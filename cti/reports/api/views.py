@@ -163,7 +163,7 @@ class CaseStixView(CaseExportView):
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request: Request, case_id: str) -> Response:
-        return Response(stix.case_bundle(self.case(case_id)))
+        return Response(stix.case_bundle(self.case(case_id), request.user))
 
 
 TIMELINE_COLUMNS = ("date", "kind", "summary", "user", "link")
@@ -224,7 +224,7 @@ class CaseGraphView(CaseExportView):
     def get(self, request: Request, case_id: str):
         wanted = _format(request, ("json", "svg"))
         case = self.case(case_id)
-        graph = selectors.case_graph(case)
+        graph = selectors.case_graph(case, request.user)
         if wanted == "json":
             return Response(success(selectors.graph_json(case, graph)))
         return HttpResponse(graph_svg(graph, title=case.name), content_type="image/svg+xml")
