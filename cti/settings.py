@@ -125,6 +125,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "static"))
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
+AUTHENTICATION_BACKENDS = ["cti.security.backends.UnlockedModelBackend"]
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "cti.api.authentication.TcHmacAuthentication",
@@ -257,4 +259,6 @@ CELERY_BEAT_SCHEDULE = {
 # how long a webhook's Idempotency-Key is remembered, and handled events are kept (ops.prune)
 CTI_IDEMPOTENCY_KEEP_HOURS = env.float("CTI_IDEMPOTENCY_KEEP_HOURS", default=24.0)
 CTI_EVENTS_KEEP_DAYS = env.float("CTI_EVENTS_KEEP_DAYS", default=7.0)
+# audit entries older than this many days are deleted by ops.prune; 0 keeps them for ever
+CTI_AUDIT_KEEP_DAYS = env.float("CTI_AUDIT_KEEP_DAYS", default=0.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -16,6 +16,7 @@ from django.db.models.fields.files import FieldFile
 from cti.audit.context import Actor, current_actor
 from cti.audit.models import AuditEntry
 from cti.audit.registry import REDACTED, SECRET_FIELDS, Policy
+from cti.pruning import delete_in_batches
 
 BATCH = 1000
 
@@ -187,3 +188,8 @@ def diff_states(old: dict | None, new: dict) -> tuple[dict | None, dict]:
         else:
             before[key], after[key] = a, b
     return before, after
+
+
+def prune_entries(before) -> int:
+    """Forget the audit entries written before `before` (the retention an operator set)."""
+    return delete_in_batches(AuditEntry.objects.filter(timestamp__lt=before))

@@ -38,16 +38,25 @@ def sweep_outboxes() -> None:
 
 @shared_task(name="ops.prune", ignore_result=True)
 def prune() -> None:
-    """Sent by beat: forget what is only kept for a while (idempotency keys, handled events)."""
+    """Sent by beat: forget what is only kept for a while (idempotency keys, handled events,
+    and audit entries when a retention is set)."""
     from datetime import timedelta
 
     from django.conf import settings
 
+    from cti.audit.services import prune_entries
     from cti.events.services import prune_processed
     from cti.ingest.services import prune_idempotency
 
     now = timezone.now()
     keys = prune_idempotency(now - timedelta(hours=settings.CTI_IDEMPOTENCY_KEEP_HOURS))
     events = prune_processed(now - timedelta(days=settings.CTI_EVENTS_KEEP_DAYS))
-    if keys or events:
-        logger.info("pruned %d idempotency records and %d handled events", keys, events)
+    audit_days = settings.CTI_AUDIT_KEEP_DAYS
+    entries = prune_entries(now - timedelta(days=audit_days)) if audit_days > 0 else 0
+    if keys or events or entries:
+        logger.info(
+            "pruned %d idempotency records, %d handled events and %d audit entries",
+            keys,
+            events,
+            entries,
+        )

@@ -145,6 +145,24 @@ def test_locked_or_disabled_users_are_refused(bot):
     assert V3Client(bot.token).get(PROBE).status_code == 401
 
 
+def test_locking_a_user_ends_their_sessions_and_refuses_their_login(client):
+    api_user_create("lead", role=SystemRoleChoices.ADMINISTRATOR, password="a-long-passw0rd")
+    user = User.objects.get(username="lead")
+    user.is_staff = True
+    user.save()
+    assert client.login(username="lead", password="a-long-passw0rd")
+    assert client.get("/admin/").status_code == 200
+    assert client.get(PROBE).status_code == 200  # the session also reaches the API
+    user.locked = True
+    user.save()
+    assert client.get("/admin/").status_code == 302  # to the login page: the session is void
+    assert client.get(PROBE).status_code in (401, 403)
+    assert not client.login(username="lead", password="a-long-passw0rd")
+    user.locked = False
+    user.save()
+    assert client.login(username="lead", password="a-long-passw0rd")
+
+
 def test_secrets_are_never_logged(caplog, admin_api, bot):
     caplog.set_level(logging.DEBUG)
     source = WebhookSource.objects.create(

@@ -1,10 +1,12 @@
-"""ops.prune: Idempotency-Keys and handled events are kept for a while, then forgotten."""
+"""ops.prune: Idempotency-Keys, handled events and (with a retention set) audit entries are kept
+for a while, then forgotten."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from cti.audit.models import AuditEntry
 from cti.events.choices import EventKind
 from cti.events.models import Event
 from cti.ingest.models import IdempotencyRecord
@@ -58,3 +60,29 @@ def test_pruning_works_in_batches(monkeypatch):
     )
     prune()
     assert not Event.objects.exists()
+
+
+def _audit_entries(now) -> tuple[AuditEntry, AuditEntry]:
+    from cases.models import Tag
+    from cti.security.services import default_owner
+
+    AuditEntry.objects.all().delete()
+    Tag.objects.create(name="old", owner=default_owner())
+    Tag.objects.create(name="new", owner=default_owner())
+    old, new = AuditEntry.objects.filter(content_type__model="tag").order_by("pk")
+    AuditEntry.objects.filter(pk=old.pk).update(timestamp=now - timedelta(days=400))
+    return old, new
+
+
+def test_audit_entries_are_kept_for_ever_by_default(settings):
+    settings.CTI_AUDIT_KEEP_DAYS = 0
+    old, new = _audit_entries(timezone.now())
+    prune()
+    assert set(AuditEntry.objects.filter(content_type__model="tag")) == {old, new}
+
+
+def test_audit_entries_older_than_the_retention_go(settings):
+    settings.CTI_AUDIT_KEEP_DAYS = 365
+    _old, new = _audit_entries(timezone.now())
+    prune()
+    assert list(AuditEntry.objects.filter(content_type__model="tag")) == [new]
