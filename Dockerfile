@@ -44,5 +44,5 @@ USER cti
 EXPOSE 8000
 # liveness only (/health); readiness (/ready) is for load balancers and compose's depends_on
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
+    CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('CTI_BIND', ':8000').rsplit(':', 1)[1]; sys.exit(urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=4).status != 200)"]
 CMD ["gunicorn", "-c", "python:cti.ops.gunicorn_conf", "cti.wsgi:application"]

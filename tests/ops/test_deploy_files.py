@@ -1,7 +1,13 @@
-"""compose.yaml, the Dockerfile and `make stack`, checked as files: no Docker engine runs
-here, so the images are never built by the tests."""
+"""compose.yaml, the Dockerfile and `make stack`, checked as files: the tests build no image
+(a build and run of the image is recorded in docs/operations.md)."""
 
+import json
 import re
+import subprocess
+import sys
+import threading
+import tomllib
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -134,3 +140,41 @@ def test_gunicorn_settings_load():
     assert gunicorn_conf.workers >= 1
     assert gunicorn_conf.control_socket_disable is True
     assert callable(gunicorn_conf.child_exit) and callable(gunicorn_conf.on_starting)
+
+
+def test_dependencies_hold_what_the_redis_transport_imports():
+    """kombu's Redis transport imports `packaging`, which kombu only requires through its
+    `redis` extra: a plain `celery` install (the image) fails at worker start and in /ready,
+    while the test environment hides it (pytest brings `packaging`)."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    celery = next(d for d in deps if d.startswith("celery"))
+    assert celery.startswith("celery[redis]"), celery
+
+
+class _Health(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_image_healthcheck_probes_the_port_cti_bind_names(dockerfile):
+    health = next(line for line in dockerfile if line.startswith("HEALTHCHECK "))
+    argv = json.loads(health.split(" CMD ", 1)[1])
+    assert argv[:2] == ["python", "-c"]
+    server = HTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+
+        def probe(bind: str) -> int:
+            env = {"CTI_BIND": bind, "PATH": ""}
+            run = [sys.executable, "-c", argv[2]]
+            return subprocess.run(run, env=env, capture_output=True, timeout=20).returncode
+
+        assert probe(f"0.0.0.0:{port}") == 0
+        assert probe("0.0.0.0:1") != 0
+    finally:
+        server.shutdown()
