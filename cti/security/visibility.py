@@ -32,7 +32,8 @@ class Viewer:
 @dataclass(frozen=True)
 class _Rule:
     owner_path: str  # lookup path to the Owner foreign key, e.g. "owner" or "case__owner"
-    ownerless_public: bool  # rows without an owner (shared graph objects) are visible to all
+    # which rows without an owner a viewer of some owners sees (None: no such rows exist)
+    ownerless: Callable[[Viewer], Q] | None
     access: Callable[[Viewer], Q] | None  # a finer per-user rule, e.g. a case's userAccess
 
 
@@ -43,10 +44,10 @@ def register(
     model: type[Model],
     owner_path: str,
     *,
-    ownerless_public: bool = False,
+    ownerless: Callable[[Viewer], Q] | None = None,
     access: Callable[[Viewer], Q] | None = None,
 ) -> None:
-    _RULES[model] = _Rule(owner_path, ownerless_public, access)
+    _RULES[model] = _Rule(owner_path, ownerless, access)
 
 
 def is_scoped(model: type[Model]) -> bool:
@@ -86,8 +87,8 @@ def visible_q(model: type[Model], who, owner: Owner | None = None) -> Q:
     q = Q()
     if viewer.owner_ids is not None:
         owned = Q(**{f"{rule.owner_path}_id__in": sorted(viewer.owner_ids)})
-        if rule.ownerless_public:
-            owned |= Q(**{f"{rule.owner_path}__isnull": True})
+        if rule.ownerless is not None:
+            owned |= Q(**{f"{rule.owner_path}__isnull": True}) & rule.ownerless(viewer)
         q &= owned
     if owner is not None:
         q &= Q(**{f"{rule.owner_path}_id": owner.pk})

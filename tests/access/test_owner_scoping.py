@@ -14,7 +14,8 @@ from drf_spectacular.generators import EndpointEnumerator
 
 from cases import models as m
 from cti.events.models import Event
-from cti.intel.models import StixObject
+from cti.intel.models import Explanation, StixObject
+from cti.intel.services import import_objects
 from cti.notify.models import Trigger
 from cti.notify.selectors import trigger_matches
 from cti.reports.models import CaseReport
@@ -392,3 +393,38 @@ def test_owners_endpoint_lists_visible_ones(other_owner, api, admin_api, analyst
         for o in api.get("/api/v3/security/owners", {"tql": 'type = "Community"'}).json()["data"]
     }
     assert names == {"ISAC"}
+
+
+def test_inferences_are_visible_only_to_who_sees_their_facts(other_owner, api, admin_api):
+    """sighting_incident infers an incident (no owner) from each owner's sighting: the analyst
+    sees the one drawn from the home organisation's facts, not the other one; an administrator
+    sees both."""
+    from rules.definitions import RULES_BY_ID
+    from rules.engine import engine_writes, evaluate
+    from tests.rules.graphs import identity, sighting
+
+    sightings = {}
+    for owner, key in ((default_owner(), "home"), (other_owner, "other")):
+        ind, org = indicator(f"inc-{key}"), identity(f"victim-{key}")
+        sightings[key] = sighting(ind, org)["id"]
+        assert not import_objects([ind, org, sighting(ind, org)], owner=owner).rejected
+    with engine_writes():
+        evaluate([RULES_BY_ID["sighting_incident"]])
+    incidents = {
+        o.stix_id: o for o in StixObject.objects.filter(type="incident", owner__isnull=True)
+    }
+    assert len(incidents) == 2
+
+    def listed(client) -> set[str]:
+        response = client.get("/api/v3/intel/objects", {"tql": 'type = "incident"'})
+        assert response.status_code == 200, response.json()
+        return {o["id"] for o in response.json()["data"]}
+
+    from_home = Explanation.objects.filter(
+        node__type="incident", source_rows__node__stix_id=sightings["home"]
+    ).values_list("node__stix_id", flat=True)
+    mine = listed(api)
+    assert mine == set(from_home) and len(mine) == 1
+    assert listed(admin_api) == set(incidents)
+    hidden = (set(incidents) - mine).pop()
+    assert api.get(f"/api/v3/intel/objects/{hidden}").status_code == 404
