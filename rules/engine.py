@@ -338,12 +338,25 @@ def _record(pending: list[_Pending]) -> int:
     )
     nodes = {p.fact_node for p in fresh if p.fact_node}
     refs = {p.fact_ref for p in fresh if p.fact_ref}
-    StixObject.objects.filter(pk__in=nodes, inferred=False).update(inferred=True)
-    Relationship.objects.filter(pk__in=nodes, inferred=False).update(inferred=True)
-    Sighting.objects.filter(pk__in=nodes, inferred=False).update(inferred=True)
-    ObjectRef.objects.filter(pk__in=refs, inferred=False).update(inferred=True)
+    # edge rows before their nodes, as the sighting writers lock them (cti.intel.services)
+    _update_in_order(Relationship.objects.filter(pk__in=nodes, inferred=False), inferred=True)
+    _update_in_order(Sighting.objects.filter(pk__in=nodes, inferred=False), inferred=True)
+    _update_in_order(StixObject.objects.filter(pk__in=nodes, inferred=False), inferred=True)
+    _update_in_order(ObjectRef.objects.filter(pk__in=refs, inferred=False), inferred=True)
     refresh_sighting_aggregates(nodes)
     return len(fresh)
+
+
+def _update_in_order(queryset, **values) -> None:
+    """Update rows that writers of the graph may hold: on PostgreSQL, locked first in
+    primary-key order (an UPDATE locks in whatever order its plan reads), so that the engine
+    and a concurrent writer that also locks in key order queue instead of deadlocking."""
+    if connection.vendor == "postgresql" and not connection.get_autocommit():
+        locked = list(queryset.order_by("pk").select_for_update().values_list("pk", flat=True))
+        if not locked:
+            return
+        queryset = queryset.model.objects.filter(pk__in=locked)
+    queryset.update(**values)
 
 
 def _explanations_of(pending: list[_Pending]) -> Q:
@@ -697,16 +710,17 @@ def _unsupported(nodes: set[int], refs: set[int]) -> tuple[set[int], set[int]]:
     dead_refs = set(
         ObjectRef.objects.filter(pk__in=refs, asserted=False).values_list("pk", flat=True)
     )
-    for model, ids, expl in ((StixObject, nodes, has_node_expl), (ObjectRef, refs, has_ref_expl)):
-        model.objects.filter(pk__in=ids, asserted=True, inferred=True).exclude(expl).update(
-            inferred=False
+    # edge rows before their nodes, as the sighting writers lock them (cti.intel.services)
+    for model, ids, expl in (
+        (Relationship, nodes, has_node_expl),
+        (Sighting, nodes, has_node_expl),
+        (StixObject, nodes, has_node_expl),
+        (ObjectRef, refs, has_ref_expl),
+    ):
+        _update_in_order(
+            model.objects.filter(pk__in=ids, asserted=True, inferred=True).exclude(expl),
+            inferred=False,
         )
-    Relationship.objects.filter(pk__in=nodes, asserted=True, inferred=True).exclude(
-        Exists(Explanation.objects.filter(node_id=OuterRef("pk")))
-    ).update(inferred=False)
-    Sighting.objects.filter(pk__in=nodes, asserted=True, inferred=True).exclude(
-        Exists(Explanation.objects.filter(node_id=OuterRef("pk")))
-    ).update(inferred=False)
     return dead_nodes, dead_refs
 
 
