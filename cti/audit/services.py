@@ -20,7 +20,12 @@ from cti.audit.registry import REDACTED, SECRET_FIELDS, Policy
 BATCH = 1000
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most values of a graph object's properties: as they are
+        return value
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal | uuid.UUID):
