@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef, Q
+from django.utils import timezone
 
 from cti.intel.choices import RELATIONSHIP, SIGHTING
 from cti.intel.ids import derived_id
@@ -36,7 +37,17 @@ from cti.intel.models import (
 )
 from cti.intel.validation import format_timestamp
 from rules.compiler import NewFacts, compile_rule, head_variables_of, rule_variables
-from rules.dsl import InferIncident, InferRef, InferRel, InferSighting, RuleDefinition
+from rules.dsl import (
+    AuthoredBy,
+    InferIncident,
+    InferRef,
+    InferRel,
+    InferSighting,
+    Is,
+    NotRevoked,
+    RuleDefinition,
+)
+from rules.dsl import Sighting as SightingAtom
 
 BATCH = 2000
 EXPLANATIONS = Explanation._meta.db_table
@@ -198,23 +209,31 @@ def _ref_facts(pairs: set[tuple[int, int]]) -> dict[tuple, int]:
     }
 
 
+def _incident_key(indicator: str, target: str, sighting: str, seen, window: int) -> str:
+    """The STIX id of the incident a sighting raises: one per sighting, or with a grouping
+    window one per indicator, target and window the sighting's first (else last) seen is in."""
+    if window:
+        bucket = str(int(seen.timestamp() // (window * 86400))) if seen else "undated"
+        return derived_id("incident", indicator, target, bucket)
+    return derived_id("incident", indicator, target, sighting)
+
+
 def _incident_facts(rows: list[tuple[int, int, int]]) -> dict[tuple, int]:
     """(indicator, target, sighting) -> incident node; grouped per sighting (as OpenCTI) or
     per indicator, target and time window (CTI_INCIDENT_GROUPING_DAYS > 0)."""
     window = getattr(settings, "CTI_INCIDENT_GROUPING_DAYS", 0)
     sightings = {s.pk: s for s in Sighting.objects.filter(pk__in={r[2] for r in rows})}
     nodes = {n.pk: n for n in StixObject.objects.filter(pk__in={p for r in rows for p in r})}
-    keys = {}
-    for a, c, s in rows:
-        sighting = sightings[s]
-        if window:
-            seen = sighting.first_seen or sighting.last_seen
-            bucket = str(int(seen.timestamp() // (window * 86400))) if seen else "undated"
-            keys[(a, c, s)] = derived_id("incident", nodes[a].stix_id, nodes[c].stix_id, bucket)
-        else:
-            keys[(a, c, s)] = derived_id(
-                "incident", nodes[a].stix_id, nodes[c].stix_id, nodes[s].stix_id
-            )
+    keys = {
+        (a, c, s): _incident_key(
+            nodes[a].stix_id,
+            nodes[c].stix_id,
+            nodes[s].stix_id,
+            sightings[s].first_seen or sightings[s].last_seen,
+            window,
+        )
+        for a, c, s in rows
+    }
     new = []
     for (a, c, s), stix_id in keys.items():
         indicator, sighting = nodes[a], sightings[s]
@@ -319,12 +338,25 @@ def _record(pending: list[_Pending]) -> int:
     )
     nodes = {p.fact_node for p in fresh if p.fact_node}
     refs = {p.fact_ref for p in fresh if p.fact_ref}
-    StixObject.objects.filter(pk__in=nodes, inferred=False).update(inferred=True)
-    Relationship.objects.filter(pk__in=nodes, inferred=False).update(inferred=True)
-    Sighting.objects.filter(pk__in=nodes, inferred=False).update(inferred=True)
-    ObjectRef.objects.filter(pk__in=refs, inferred=False).update(inferred=True)
+    # edge rows before their nodes, as the sighting writers lock them (cti.intel.services)
+    _update_in_order(Relationship.objects.filter(pk__in=nodes, inferred=False), inferred=True)
+    _update_in_order(Sighting.objects.filter(pk__in=nodes, inferred=False), inferred=True)
+    _update_in_order(StixObject.objects.filter(pk__in=nodes, inferred=False), inferred=True)
+    _update_in_order(ObjectRef.objects.filter(pk__in=refs, inferred=False), inferred=True)
     refresh_sighting_aggregates(nodes)
     return len(fresh)
+
+
+def _update_in_order(queryset, **values) -> None:
+    """Update rows that writers of the graph may hold: on PostgreSQL, locked first in
+    primary-key order (an UPDATE locks in whatever order its plan reads), so that the engine
+    and a concurrent writer that also locks in key order queue instead of deadlocking."""
+    if connection.vendor == "postgresql" and not connection.get_autocommit():
+        locked = list(queryset.order_by("pk").select_for_update().values_list("pk", flat=True))
+        if not locked:
+            return
+        queryset = queryset.model.objects.filter(pk__in=locked)
+    queryset.update(**values)
 
 
 def _explanations_of(pending: list[_Pending]) -> Q:
@@ -542,6 +574,126 @@ def evaluate(rules: list[RuleDefinition], since: Watermark | None = None, progre
     raise RuntimeError("rule evaluation did not reach a fixpoint")
 
 
+# ---- attribute-only changes ---------------------------------------------------------------
+#
+# A rule joins a sighting on its two ends, which never change (an update of a sighting keeps
+# its pair). What reads a sighting's count and dates is downstream of the joins: the
+# aggregates of inferred-only sightings and the dates (and, with a grouping window, the key)
+# of the incidents it raises. So a sighting whose count or dates changed needs no retraction
+# and re-derivation (which deletes the incident and makes it again, under a new row): those
+# are refreshed in place.
+
+
+def _reads_sighting_nodes(rules: list[RuleDefinition]) -> bool:
+    """Whether a rule's join reads a sighting's own node (revoked, author, or the node as a
+    dependency): then a changed sighting can change what the rule derives."""
+    for rule in rules:
+        ids = {atom.id for atom in rule.body if isinstance(atom, SightingAtom)}
+        for atom in rule.body:
+            if isinstance(atom, NotRevoked | AuthoredBy) and atom.var in ids:
+                return True
+            if isinstance(atom, Is) and atom.dependency and atom.var in ids:
+                return True
+    return False
+
+
+def attribute_changes(rules: list[RuleDefinition], nodes: set[int]) -> set[int]:
+    """The changed nodes whose change no rule's join sees: the sighting rows among them
+    (none when a rule reads a sighting's own node)."""
+    if not nodes or _reads_sighting_nodes(rules):
+        return set()
+    found: set[int] = set()
+    for chunk in _chunks(sorted(nodes), 5000):
+        found.update(Sighting.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+    return found
+
+
+def refresh_attributes(sightings: set[int]) -> set[int]:
+    """After sightings changed only in count or dates: refresh the aggregates of the
+    inferred-only sightings resting on them (transitively, each once) and the dates of the
+    incidents they raised. Returns the sightings whose incident would now be another one (a
+    grouping window whose first_seen moved to another window): those must be retracted and
+    re-derived like any other change."""
+    seen, frontier = set(sightings), set(sightings)
+    while frontier:
+        heads: set[int] = set()
+        for chunk in _chunks(sorted(frontier), 5000):
+            heads.update(
+                ExplanationSource.objects.filter(node_id__in=chunk)
+                .exclude(explanation__node_id=None)
+                .values_list("explanation__node_id", flat=True)
+            )
+        inferred = set(
+            Sighting.objects.filter(pk__in=heads - seen, asserted=False).values_list(
+                "pk", flat=True
+            )
+        )
+        refresh_sighting_aggregates(inferred)
+        seen |= inferred
+        frontier = inferred
+    return _refresh_incidents(seen)
+
+
+def _refresh_incidents(sightings: set[int]) -> set[int]:
+    """The first_seen and last_seen of the inferred incidents these sightings raised become
+    the span of all the incident's sightings. Returns the sightings whose incident key
+    changed (see refresh_attributes)."""
+    incidents: set[int] = set()
+    for chunk in _chunks(sorted(sightings), 5000):
+        incidents.update(
+            ExplanationSource.objects.filter(
+                node_id__in=chunk,
+                explanation__node__type="incident",
+                explanation__node__asserted=False,
+            ).values_list("explanation__node_id", flat=True)
+        )
+    if not incidents:
+        return set()
+    by_incident: dict[int, set[int]] = defaultdict(set)
+    for incident, source in ExplanationSource.objects.filter(
+        explanation__node_id__in=incidents, node_id__isnull=False
+    ).values_list("explanation__node_id", "node_id"):
+        by_incident[incident].add(source)
+    rows = {
+        row[0]: row
+        for row in Sighting.objects.filter(
+            pk__in={s for found in by_incident.values() for s in found}
+        ).values_list("pk", "sighting_of_id", "where_sighted_id", "first_seen", "last_seen")
+    }
+    nodes = {n.pk: n for n in StixObject.objects.filter(pk__in=incidents)}
+    window = getattr(settings, "CTI_INCIDENT_GROUPING_DAYS", 0)
+    moved: set[int] = set()
+    if window:
+        stix = _stix_ids({p for row in rows.values() for p in row[:3]})
+        for incident, found in by_incident.items():
+            for pk in found & rows.keys() & sightings:
+                _, of, where, first, last = rows[pk]
+                key = _incident_key(stix[of], stix[where], stix[pk], first or last, window)
+                if key != nodes[incident].stix_id:
+                    moved.add(pk)
+    changed = []
+    now = timezone.now()
+    for incident, found in by_incident.items():
+        used = [rows[pk] for pk in found if pk in rows and pk not in moved]
+        if not used or incident not in nodes:
+            continue
+        node = nodes[incident]
+        props = dict(node.properties)
+        for key, value in (
+            ("first_seen", min((r[3] for r in used if r[3]), default=None)),
+            ("last_seen", max((r[4] for r in used if r[4]), default=None)),
+        ):
+            if value is None:
+                props.pop(key, None)
+            else:
+                props[key] = format_timestamp(value)
+        if props != node.properties:
+            node.properties, node.last_updated = props, now
+            changed.append(node)
+    StixObject.objects.bulk_update(changed, ["properties", "last_updated"])
+    return moved
+
+
 # ---- truth maintenance ------------------------------------------------------------------
 
 
@@ -558,16 +710,17 @@ def _unsupported(nodes: set[int], refs: set[int]) -> tuple[set[int], set[int]]:
     dead_refs = set(
         ObjectRef.objects.filter(pk__in=refs, asserted=False).values_list("pk", flat=True)
     )
-    for model, ids, expl in ((StixObject, nodes, has_node_expl), (ObjectRef, refs, has_ref_expl)):
-        model.objects.filter(pk__in=ids, asserted=True, inferred=True).exclude(expl).update(
-            inferred=False
+    # edge rows before their nodes, as the sighting writers lock them (cti.intel.services)
+    for model, ids, expl in (
+        (Relationship, nodes, has_node_expl),
+        (Sighting, nodes, has_node_expl),
+        (StixObject, nodes, has_node_expl),
+        (ObjectRef, refs, has_ref_expl),
+    ):
+        _update_in_order(
+            model.objects.filter(pk__in=ids, asserted=True, inferred=True).exclude(expl),
+            inferred=False,
         )
-    Relationship.objects.filter(pk__in=nodes, asserted=True, inferred=True).exclude(
-        Exists(Explanation.objects.filter(node_id=OuterRef("pk")))
-    ).update(inferred=False)
-    Sighting.objects.filter(pk__in=nodes, asserted=True, inferred=True).exclude(
-        Exists(Explanation.objects.filter(node_id=OuterRef("pk")))
-    ).update(inferred=False)
     return dead_nodes, dead_refs
 
 

@@ -10,7 +10,15 @@ from cti.events.services import emit_many
 from cti.intel.models import Explanation, StixObject
 from cti.transactions import on_commit_enqueue
 from rules.definitions import RULES, RULES_BY_ID
-from rules.engine import Watermark, engine_writes, evaluate, rederive, retract
+from rules.engine import (
+    Watermark,
+    attribute_changes,
+    engine_writes,
+    evaluate,
+    rederive,
+    refresh_attributes,
+    retract,
+)
 from rules.models import GraphChange, RuleState, RuleStatus
 
 MAX_ATTEMPTS = 3
@@ -167,7 +175,9 @@ def _count(rule_id: str) -> int:
 @_serialised
 def process_graph_changes(limit: int = 500) -> int:
     """Apply pending graph changes: retract what removals and changes undermine, then
-    evaluate the active rules over the new facts (and re-derive after a retraction)."""
+    evaluate the active rules over the new facts (and re-derive after a retraction). A
+    sighting whose count or dates changed is no retraction: what reads those is refreshed
+    (`refresh_attributes`)."""
     changes = list(GraphChange.objects.filter(parked=False).order_by("pk")[:limit])
     if not changes:
         return 0
@@ -175,6 +185,10 @@ def process_graph_changes(limit: int = 500) -> int:
     try:
         removed = [c for c in changes if c.kind == GraphChange.Kind.REMOVED]
         changed = {n for c in changes if c.kind == GraphChange.Kind.CHANGED for n in c.nodes}
+        attributes = attribute_changes(rules, changed)
+        if attributes:  # a sighting's count or dates: refreshed, not retracted and re-derived
+            with engine_writes(), transaction.atomic():
+                changed = (changed - attributes) | refresh_attributes(attributes)
         removed_nodes = changed | {n for c in removed for n in c.nodes}
         deleted_nodes = any(c.nodes for c in removed)
         removed_refs = {r for c in changes if c.kind != GraphChange.Kind.ADDED for r in c.refs}

@@ -260,7 +260,10 @@ def record_items(items: list[Item], ctx: Context) -> list[dict]:
             changed.append(row.pk)
         statuses.setdefault(s.item.index, []).append(status)
         rows.setdefault(s.item.index, []).append(row.pk)
-    announce(mark, changed)
+    # observables and systems created above announced themselves (import_objects): when no
+    # sighting row was created either, only the merged rows' changes are news
+    created = any(status == ItemStatus.CREATED for _, status in recorded)
+    announce(mark if created else None, changed)
     row_ids = dict(
         StixObject.objects.filter(pk__in={pk for pks in rows.values() for pk in pks}).values_list(
             "pk", "stix_id"

@@ -374,7 +374,7 @@ def _load_rows(items: list[tuple[dict, int, int | None]], owner, result: ImportR
         span[0], span[1] = _earliest(span[0], first), _latest(span[1], last or first)
         span[2] = span[2] or first is None
     loaded = (
-        Sighting.objects.select_for_update()
+        Sighting.objects.select_for_update(of=("self",))  # the rows; nodes when updated
         .select_related("node")
         .annotate(db_parts=Exists(SightingPart.objects.filter(sighting_id=OuterRef("pk"))))
         .filter(_wanted_rows(set(pks.values()), spans, window))

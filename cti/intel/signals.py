@@ -20,7 +20,10 @@ def graph_mark() -> tuple[int, int]:
     )
 
 
-def announce(mark: tuple[int, int], changed: list[int] | None = None) -> None:
-    graph_changed.send(sender=None, kind="added", mark=mark)
+def announce(mark: tuple[int, int] | None, changed: list[int] | None = None) -> None:
+    """What a write did: facts above `mark` are new (None: the writer created none), the
+    `changed` ones changed."""
+    if mark is not None:
+        graph_changed.send(sender=None, kind="added", mark=mark)
     if changed:
         graph_changed.send(sender=None, kind="changed", nodes=changed)

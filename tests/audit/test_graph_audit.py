@@ -47,6 +47,17 @@ def test_ingested_sightings_are_audited_with_the_poster(api, analyst_credential)
     assert update.after["last_seen"].startswith("2024-05-01T12:00")
 
 
+def test_each_merge_is_diffed_against_the_newest_entry(api):
+    """The "before" of an update is the state of the object's newest entry, however many
+    entries it has."""
+    for n in range(1, 5):
+        response = api.post_json("/api/v3/sightings", {**ITEM, "eventId": f"e{n}"})
+        assert response.status_code == 200, response.json()
+    sighting = Sighting.objects.get()
+    updates = graph_entries(object_id=str(sighting.pk), action="update")
+    assert [(u.before["count"], u.after["count"]) for u in updates] == [(1, 2), (2, 3), (3, 4)]
+
+
 def test_webhook_sightings_name_the_webhook(client):
     source = WebhookSource.objects.create(name="A", slug="siem-a", system_name="SIEM A")
     body = json.dumps({"data": [{"observableValue": "203.0.113.9", "eventId": "w1"}]})

@@ -9,6 +9,7 @@ from cti.events import registry
 from cti.events.choices import EventKind
 from cti.events.models import Event
 from cti.events.services import MAX_ATTEMPTS, dispatch_pending, emit, replay
+from cti.intel.models import Sighting
 from cti.intel.services import import_objects
 from rules import services as rule_services
 from rules.models import RuleState, RuleStatus
@@ -100,9 +101,17 @@ def test_the_incident_rule_records_incident_created():
     incident = Event.objects.get(kind=EventKind.INCIDENT_CREATED)
     assert incident.object_type == "incident" and incident.data == {"rules": ["sighting_incident"]}
     # live: the next sighting (another window) raises a second incident, also object.inferred
-    import_objects([sighting(ind, system, key=2, first_seen="2020-01-01T00:00:00Z")])
+    early = "2020-01-01T00:00:00Z"
+    import_objects([sighting(ind, system, key=2, first_seen=early, last_seen=early)])
     while rule_services.process_graph_changes():
         pass
+    assert Sighting.objects.count() == 2
+    assert Event.objects.filter(kind=EventKind.INCIDENT_CREATED).count() == 2
+    # a third one merged into the first row changes its count: no incident is created again
+    import_objects([sighting(ind, system, key=3)])
+    while rule_services.process_graph_changes():
+        pass
+    assert Sighting.objects.count() == 2
     assert Event.objects.filter(kind=EventKind.INCIDENT_CREATED).count() == 2
     inferred = Event.objects.filter(kind=EventKind.OBJECT_INFERRED)
     # the incident, related-to the indicator and targeting the system

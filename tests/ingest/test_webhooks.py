@@ -224,3 +224,30 @@ def test_malformed_payloads_4xx_and_dead_letter(make_source, post_signed, kind, 
     assert letter.source == source and letter.endpoint == f"webhooks/{kind}"
     assert problem in letter.error
     assert "Webhook-Signature" not in letter.headers and "Webhook-Id" in letter.headers
+
+
+def test_a_request_that_only_merges_announces_changes_only(make_source, post_signed, indicator):
+    """New sighting rows are announced as added (the audit's create entries, the rules'
+    evaluation); a request whose every item merges into existing rows announces only the
+    changed rows."""
+    from cti.intel.signals import graph_changed
+
+    source = make_source("generic")
+    seen: list[tuple[str, list]] = []
+
+    def listen(sender, kind, nodes=None, **kwargs):
+        seen.append((kind, sorted(nodes or [])))
+
+    graph_changed.connect(listen)
+    try:
+        first = {"observableValue": IP, "eventId": "e1", "firstSeen": "2024-05-01T10:00:00Z"}
+        assert post_signed(source, {"data": [first]}).status_code == 200
+        assert [kind for kind, _ in seen] == ["added"]
+        seen.clear()
+        again = dict(first, eventId="e2")
+        assert post_signed(source, {"data": [again]}).status_code == 200
+    finally:
+        graph_changed.disconnect(listen)
+    rows = sorted(Sighting.objects.values_list("pk", flat=True))
+    assert seen == [("changed", rows)]
+    assert sorted(Sighting.objects.values_list("count", flat=True)) == [2, 2]

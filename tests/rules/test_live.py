@@ -3,18 +3,22 @@
 
 import pytest
 
-from cti.intel.models import Explanation, ObjectRef, Relationship, StixObject
+from cti.events.models import Event
+from cti.intel.models import Explanation, ObjectRef, Relationship, Sighting, StixObject
 from cti.intel.services import import_objects
 from rules import services
 from rules.definitions import RULES
 from rules.engine import engine_writes, evaluate
 from rules.models import GraphChange, RuleState, RuleStatus
 from tests.rules.graphs import (
+    T0,
     fresh_snapshot,
     identity,
     indicator,
     inferred_by,
+    ipv4,
     location,
+    pk,
     rel,
     report,
     sdo,
@@ -224,3 +228,133 @@ def test_all_rules_live_on_every_firing_graph():
                     StixObject.objects.filter(stix_id=obj["id"]).delete()
         drain()
         check_fresh()
+
+
+def _sighting_story():
+    """An indicator based on an IP, sighted in an organisation: the incident and the IP's
+    inferred sighting (sighting_indicator) rest on that sighting."""
+    activate("sighting_incident", "sighting_indicator", "sighting_observable")
+    ind, org, ip = indicator(1), identity(1), ipv4(1)
+    first = sighting(ind, org, key="first", count=2)
+    load([ind, org, ip, rel("based-on", ind, ip), first])
+    drain()
+    return ind, org, ip
+
+
+def _derived_rows() -> tuple:
+    """Row ids of what the rules made: a retraction and re-derivation would renew them."""
+    return (
+        sorted(Explanation.objects.values_list("pk", flat=True)),
+        sorted(StixObject.objects.filter(asserted=False).values_list("pk", flat=True)),
+    )
+
+
+def test_a_merge_that_changes_only_count_and_dates_retracts_nothing(monkeypatch):
+    """Another event of the same pair merges into the row (count, last_seen): the incident
+    keeps its row (no second incident.created), the inferred sighting of the IP follows the
+    count, the incident the dates; nothing is retracted."""
+    ind, org, ip = _sighting_story()
+    incident = StixObject.objects.get(type="incident")
+    before = _derived_rows()
+    events = Event.objects.filter(kind="incident.created").count()
+    monkeypatch.setattr(services, "retract", _no_retraction)
+    later = "2024-03-04T10:00:00.000Z"
+    load([sighting(ind, org, key="second", count=3, first_seen=later, last_seen=later)])
+    assert set(GraphChange.objects.values_list("kind", flat=True)) == {
+        GraphChange.Kind.ADDED,
+        GraphChange.Kind.CHANGED,
+    }
+    drain()
+    assert _derived_rows() == before
+    assert Event.objects.filter(kind="incident.created").count() == events
+    assert Sighting.objects.get(sighting_of__stix_id=ind["id"]).count == 5
+    inferred = Sighting.objects.get(sighting_of__stix_id=ip["id"])
+    assert (inferred.asserted, inferred.count) == (False, 5)
+    assert inferred.last_seen.isoformat().startswith("2024-03-04")
+    incident.refresh_from_db()
+    assert incident.properties["first_seen"] == T0
+    assert incident.properties["last_seen"] == later
+    check_fresh()
+
+
+def _no_retraction(*args, **kwargs):
+    raise AssertionError("a count or date change was retracted")
+
+
+def test_a_count_change_reaches_the_inferred_sightings_resting_on_it(monkeypatch):
+    activate("sighting_indicator")
+    ind, org, ip = indicator(1), identity(1), ipv4(1)
+    load([ind, org, ip, rel("based-on", ind, ip), sighting(ind, org, key="a", count=2)])
+    drain()
+    assert Sighting.objects.get(sighting_of__stix_id=ip["id"]).count == 2
+    monkeypatch.setattr(services, "retract", _no_retraction)
+    load([sighting(ind, org, key="b", count=5)])
+    drain()
+    assert Sighting.objects.get(sighting_of__stix_id=ind["id"]).count == 7
+    assert Sighting.objects.get(sighting_of__stix_id=ip["id"]).count == 7
+    check_fresh()
+
+
+def test_count_changes_cross_a_cycle_of_inferred_sightings_once(monkeypatch):
+    """indicator 1 sighted -> the IP sighted (inferred) -> indicator 2, also based on the IP,
+    sighted (inferred) -> the IP again: each inferred row is refreshed once, in that order
+    (the aggregates of such a cycle depend on the order they are computed in, as in a
+    from-scratch evaluation), and the refresh ends."""
+    activate("sighting_indicator", "sighting_observable")
+    ind1, ind2, org, ip = indicator(1), indicator(2), identity(1), ipv4(1)
+    load([ind1, ind2, org, ip, rel("based-on", ind1, ip), rel("based-on", ind2, ip)])
+    load([sighting(ind1, org, key="a", count=2)])
+    drain()
+    second = Sighting.objects.get(sighting_of__stix_id=ind2["id"])
+    assert (second.asserted, second.count) == (False, 2)
+    monkeypatch.setattr(services, "retract", _no_retraction)
+    load([sighting(ind1, org, key="b", count=5)])
+    drain()
+    assert Sighting.objects.get(sighting_of__stix_id=ind1["id"]).count == 7
+    ip_count = Sighting.objects.get(sighting_of__stix_id=ip["id"]).count
+    assert ip_count >= 7
+    assert Sighting.objects.get(sighting_of__stix_id=ind2["id"]).count == ip_count
+    check_fresh()
+
+
+def test_a_grouped_incident_whose_window_moves_is_derived_again(settings):
+    """With a grouping window the incident's key is the window of the sighting's first_seen:
+    a merge that moves first_seen to another window gives the other window's incident."""
+    settings.CTI_INCIDENT_GROUPING_DAYS = 7
+    activate("sighting_incident")
+    ind, org = indicator(1), identity(1)
+    load([ind, org, sighting(ind, org, key="first")])
+    drain()
+    old = StixObject.objects.get(type="incident")
+    earlier = "2024-02-20T10:00:00.000Z"  # within the 30-day dedup window, not the same week
+    load([sighting(ind, org, key="early", first_seen=earlier, last_seen=earlier)])
+    drain()
+    new = StixObject.objects.get(type="incident")
+    assert new.stix_id != old.stix_id
+    assert new.properties["first_seen"] == earlier
+    check_fresh()
+    # a later merge in the same window keeps that incident and moves its last_seen
+    later = "2024-03-05T10:00:00.000Z"
+    load([sighting(ind, org, key="late", first_seen=later, last_seen=later)])
+    drain()
+    assert StixObject.objects.get(type="incident").pk == new.pk
+    assert StixObject.objects.get(pk=new.pk).properties["last_seen"] == later
+    check_fresh()
+
+
+def test_a_rule_reading_a_sightings_node_gets_changes_retracted():
+    """The shortcut holds only while no rule reads a sighting's own node."""
+    from rules.dsl import InferRel, Is, RuleDefinition
+    from rules.dsl import Sighting as SightingAtom
+    from rules.engine import attribute_changes
+
+    reads = RuleDefinition(
+        "x", "x", "x", "x", "x", "x",
+        body=(SightingAtom("A", "B", "s"), Is("s", "sighting", dependency=True)),
+        heads=(InferRel("related-to", "A", "B"),),
+    )  # fmt: skip
+    ind, org = indicator(1), identity(1)
+    load([ind, org, sighting(ind, org)])
+    row = Sighting.objects.get().pk
+    assert attribute_changes(list(RULES), {row, pk(ind["id"])}) == {row}
+    assert attribute_changes([*RULES, reads], {row}) == set()
