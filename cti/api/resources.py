@@ -130,6 +130,15 @@ class Resource:
         return qs
 
 
+def prefetched_attr(path: str) -> str:
+    """The attribute an expanded to-many relation `path` is prefetched into: a plain list.
+
+    With `to_attr`, prefetch_related sets one list per row; without it, it builds a related
+    manager and clones the children's queryset for every row (about 20 us each, three times
+    per case for tasks, artifacts and tags). Rendering reads this attribute first."""
+    return f"_expanded_{path}"
+
+
 def _load_nested(qs: QuerySet, spec: FieldSpec, scope: Scope) -> QuerySet:
     """Load an expanded nested resource with everything its own rendering reads."""
     child = get_resource(spec.resource)
@@ -138,7 +147,7 @@ def _load_nested(qs: QuerySet, spec: FieldSpec, scope: Scope) -> QuerySet:
         back = _back_reference(qs.model, path)
         select = tuple(s for s in child.select if back is None or s.split("__")[0] != back)
         children = _load(scope(child.model._default_manager.all()), select, child.prefetch)
-        return qs.prefetch_related(Prefetch(path, queryset=children))
+        return qs.prefetch_related(Prefetch(path, queryset=children, to_attr=prefetched_attr(path)))
     return _load(
         qs,
         (path, *(f"{path}__{s}" for s in child.select)),
@@ -172,11 +181,19 @@ def _load(qs: QuerySet, select: tuple[str, ...], prefetch: tuple) -> QuerySet:
 
 
 _resources: dict[str, Resource] = {}
+_generation = 0
 
 
 def register_resource(resource: Resource) -> Resource:
+    global _generation
     _resources[resource.name] = resource
+    _generation += 1
     return resource
+
+
+def generation() -> int:
+    """Changes whenever a resource is registered (compiled renderers are then rebuilt)."""
+    return _generation
 
 
 def get_resource(name: str) -> Resource:
