@@ -6,8 +6,9 @@ foreign key). For a row that holds every concrete column that work does nothing:
 go into the instance `__dict__` unchanged. A page of 100 cases with their tasks, artifacts,
 tags and a dozen users each builds about 3,900 instances, so the API's models load rows
 straight into `__dict__` instead. The result is the instance `__init__` would make (same
-`__dict__` values, `_state.adding` False, `_state.db` set); any row with deferred columns,
-or any model while a `pre_init` / `post_init` receiver is connected, takes Django's path.
+`__dict__` values, `_state.adding` False, `_state.db` set; a deferred column is absent from
+`__dict__` and loads on access, as with Django). While a `pre_init` / `post_init` receiver is
+connected, every model takes Django's path.
 """
 
 from typing import Any
@@ -26,7 +27,13 @@ class FastLoad:
         if attnames is None:
             attnames = tuple(f.attname for f in cls._meta.concrete_fields)  # type: ignore[attr-defined]
             cls._fastload_attnames = attnames  # type: ignore[attr-defined]
-        if len(values) != len(attnames) or pre_init.receivers or post_init.receivers:
+        if len(values) == len(attnames):
+            names = attnames  # every column, in the model's order (as Model.__init__ reads them)
+        elif len(values) == len(field_names):
+            names = field_names  # deferred columns: the attnames loaded, in the row's order
+        else:
+            names = None
+        if names is None or pre_init.receivers or post_init.receivers:
             return super().from_db(db, field_names, values)  # type: ignore[misc]
         new = cls.__new__(cls)
         state = ModelState()
@@ -34,5 +41,5 @@ class FastLoad:
         state.db = db
         attrs = new.__dict__
         attrs["_state"] = state
-        attrs.update(zip(attnames, values, strict=True))
+        attrs.update(zip(names, values, strict=True))
         return new

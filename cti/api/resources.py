@@ -107,6 +107,10 @@ class Resource:
     renderer: Callable[[Any, frozenset[str]], dict] | None = None
     # non-numeric path keys are looked up in this field (e.g. "xid", "stix_id")
     key_field: str | None = None
+    # columns of the select_related rows that rendering never reads (e.g. the password hash
+    # and the settings of every joined user); deferred when rows are read for output only
+    # (queryset_for), never in the querysets that writes start from (base_queryset)
+    defer: tuple[str, ...] = ()
 
     def spec(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -120,6 +124,8 @@ class Resource:
 
     def queryset_for(self, expansions: Iterable[Expansion], scope: Scope = unscoped) -> QuerySet:
         qs = self.base_queryset()
+        if self.defer:
+            qs = qs.defer(*self.defer)
         for exp in expansions:
             if exp.select or exp.prefetch or exp.attach:
                 qs = _load(qs, exp.select, exp.prefetch)
@@ -147,12 +153,18 @@ def _load_nested(qs: QuerySet, spec: FieldSpec, scope: Scope) -> QuerySet:
         back = _back_reference(qs.model, path)
         select = tuple(s for s in child.select if back is None or s.split("__")[0] != back)
         children = _load(scope(child.model._default_manager.all()), select, child.prefetch)
+        defer = tuple(
+            d for d in child.defer if d.split("__")[0] in {s.split("__")[0] for s in select}
+        )
+        if defer:
+            children = children.defer(*defer)
         return qs.prefetch_related(Prefetch(path, queryset=children, to_attr=prefetched_attr(path)))
-    return _load(
+    qs = _load(
         qs,
         (path, *(f"{path}__{s}" for s in child.select)),
         tuple(f"{path}__{p}" for p in child.prefetch if isinstance(p, str)),
     )
+    return qs.defer(*(f"{path}__{d}" for d in child.defer)) if child.defer else qs
 
 
 def _back_reference(model: type[models.Model], path: str) -> str | None:

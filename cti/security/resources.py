@@ -24,6 +24,16 @@ def user_summary(user: User) -> dict:
 
 register_formatter("User", user_summary)
 
+USER_SUMMARY_COLUMNS = frozenset({"id", "username", "first_name", "last_name", "pseudonym"})
+
+
+def user_summary_defer(*paths: str) -> tuple[str, ...]:
+    """`defer()` arguments for users joined at `paths` that are only shown by user_summary:
+    every other column (password hash, settings, dates) stays in the database."""
+    unused = [f.name for f in User._meta.concrete_fields if f.name not in USER_SUMMARY_COLUMNS]
+    return tuple(f"{path}__{name}" for path in paths for name in unused)
+
+
 USER_RESOURCE = register_resource(
     Resource(
         name="users",
