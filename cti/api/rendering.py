@@ -182,8 +182,11 @@ def _compile(resource: Resource, expand: frozenset[str], building: dict) -> RowF
                 lines.append(f"        out[{name}] = v")
             else:
                 lines += [
-                    "        if isinstance(v, _datetime):",
-                    f"            out[{name}] = v.strftime(_DT)",
+                    "        if isinstance(v, _datetime):",  # format_datetime, inlined
+                    "            if v.year >= 1000:",
+                    f"                out[{name}] = v.isoformat(timespec='seconds')[:19] + 'Z'",
+                    "            else:",
+                    f"                out[{name}] = v.strftime(_DT)",
                     "        else:",
                     f"            out[{name}] = {f'f{n}(v)' if formatter else 'v'}",
                 ]

@@ -213,6 +213,10 @@ def get_resource(name: str) -> Resource:
 
 
 def format_datetime(value: datetime | None) -> str | None:
+    """`value.strftime("%Y-%m-%dT%H:%M:%SZ")` (no time zone conversion): the same text from
+    isoformat, about three times faster, for years 1000-9999 (strftime does not pad %Y)."""
     if value is None:
         return None
+    if value.year >= 1000:
+        return value.isoformat(timespec="seconds")[:19] + "Z"
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
