@@ -12,13 +12,13 @@ RO, C, CU = Access.RO, Access.C, Access.CU
 
 def user_summary(user: User) -> dict:
     data = {"id": user.pk, "userName": user.username}
-    for key, value in (
-        ("firstName", user.first_name),
-        ("lastName", user.last_name),
-        ("pseudonym", user.pseudonym),
-    ):
-        if value:
-            data[key] = value
+    # unrolled: every joined user of every row passes here (about 900 per page of cases)
+    if value := user.first_name:
+        data["firstName"] = value
+    if value := user.last_name:
+        data["lastName"] = value
+    if value := user.pseudonym:
+        data["pseudonym"] = value
     return data
 
 
