@@ -73,6 +73,7 @@ def render_many(objs: list[Any], resource: Resource, expand: frozenset[str] = fr
 # ---- compilation -------------------------------------------------------------------------------
 
 RowFunction = Callable[[Any], dict]
+COMPILED_MAX = 256  # fields= combinations are the client's choice (2^13 for cases): bounded
 _compiled: dict[tuple[int, frozenset[str]], tuple[Resource, list, int, tuple, RowFunction]] = {}
 
 
@@ -89,7 +90,7 @@ def compiled(resource: Resource, expand: frozenset[str] = frozenset()) -> RowFun
         and entry[3] == generation
     ):
         return entry[4]
-    if entry is not None and entry[3] != generation:
+    if (entry is not None and entry[3] != generation) or len(_compiled) >= COMPILED_MAX:
         _compiled.clear()
     function = _compile(resource, expand, {})
     _compiled[key] = (resource, resource.fields, len(resource.fields), generation, function)
