@@ -15,6 +15,7 @@ from cases.choices import (
     OpinionChoices,
     TaskStatusChoices,
 )
+from cti.fastload import FastLoad
 
 USER = settings.AUTH_USER_MODEL
 
@@ -23,7 +24,7 @@ def new_xid() -> str:
     return str(uuid.uuid4())
 
 
-class AssignableMixin(models.Model):
+class AssignableMixin(FastLoad, models.Model):
     """A user or a user group (never both) can be assigned."""
 
     assignee_user = models.ForeignKey(
@@ -37,7 +38,7 @@ class AssignableMixin(models.Model):
         abstract = True
 
 
-class Tag(models.Model):
+class Tag(FastLoad, models.Model):
     name = models.CharField(max_length=128)
     description = models.TextField(blank=True, default="")
     owner = models.ForeignKey("security.Owner", on_delete=models.PROTECT, related_name="tags")
@@ -53,7 +54,7 @@ class Tag(models.Model):
         return self.name
 
 
-class AttributeType(models.Model):
+class AttributeType(FastLoad, models.Model):
     name = models.CharField(max_length=128, unique=True)
     description = models.TextField(blank=True, default="")
     max_size = models.PositiveIntegerField(default=65500)
@@ -220,7 +221,7 @@ class Task(AssignableMixin):
         return self.name
 
 
-class ArtifactType(models.Model):
+class ArtifactType(FastLoad, models.Model):
     name = models.CharField(max_length=128, unique=True)
     description = models.TextField(blank=True, default="")
     data_type = models.CharField(max_length=32, default="String")
@@ -241,7 +242,7 @@ class ArtifactType(models.Model):
         return self.data_type == "File"
 
 
-class WorkflowEvent(models.Model):
+class WorkflowEvent(FastLoad, models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="workflow_events")
     summary = models.TextField()
     event_date = models.DateTimeField()
@@ -260,7 +261,7 @@ class WorkflowEvent(models.Model):
         return self.summary[:80]
 
 
-class Artifact(models.Model):
+class Artifact(FastLoad, models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="artifacts")
     task = models.ForeignKey(
         Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="artifacts"
@@ -291,7 +292,7 @@ class Artifact(models.Model):
         return self.summary[:80]
 
 
-class Note(models.Model):
+class Note(FastLoad, models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
     task = models.ForeignKey(
         Task, null=True, blank=True, on_delete=models.CASCADE, related_name="notes"
@@ -320,7 +321,7 @@ class Note(models.Model):
         return self.text[:100]
 
 
-class CaseAttribute(models.Model):
+class CaseAttribute(FastLoad, models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attributes")
     attribute_type = models.ForeignKey(AttributeType, on_delete=models.PROTECT, related_name="+")
     value = models.TextField()
@@ -338,7 +339,7 @@ class CaseAttribute(models.Model):
         return f"{self.attribute_type}: {self.value[:60]}"
 
 
-class CaseStatusTemplate(models.Model):
+class CaseStatusTemplate(FastLoad, models.Model):
     """An administrator-defined detailed status (besides Open/Closed) for a case type; a blank
     case type means every type."""
 
@@ -359,7 +360,7 @@ class CaseStatusTemplate(models.Model):
         return f"{self.case_type or 'All types'}: {self.name}"
 
 
-class CaseOpinion(models.Model):
+class CaseOpinion(FastLoad, models.Model):
     """A user's STIX-style opinion on a case (lessons learned); one per user and case."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="opinions")

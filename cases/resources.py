@@ -12,7 +12,7 @@ from cti.api.inputs import register_choice_aliases
 from cti.api.rendering import register_formatter, register_resource
 from cti.api.resources import Access, Expansion, FieldSpec, Resource
 from cti.intel import resources as intel_resources  # noqa: F401  (registers intelObjects)
-from cti.security.resources import user_summary
+from cti.security.resources import user_summary, user_summary_defer
 
 RO, C, CU = Access.RO, Access.C, Access.CU
 USER_FIELDS = (
@@ -335,6 +335,7 @@ TASKS = register_resource(
         tql=tql.TASKS,
         xid_lookup=True,
         select=("case__owner", "assignee_user", "assignee_group", "completed_by"),
+        defer=user_summary_defer("assignee_user", "completed_by"),
         ordering=("workflow_phase", "workflow_step", "id"),
         fields=[
             FieldSpec("id", "Integer", RO),
@@ -499,6 +500,7 @@ CASES = register_resource(
         tql=tql.CASES,
         xid_lookup=True,
         select=("owner", "assignee_user", "assignee_group", "detailed_status", *USER_FIELDS),
+        defer=user_summary_defer("assignee_user", *USER_FIELDS),
         fields=[
             FieldSpec("id", "Integer", RO),
             FieldSpec("xid", "String", C, max_length=100),

@@ -7,6 +7,16 @@ from django.db.models.functions import DenseRank
 
 from cases.models import Artifact, Case
 from cti.api.resources import Scope, unscoped
+from cti.security.resources import user_summary_defer
+
+RELATED_USERS = (
+    "assignee_user",
+    "created_by",
+    "case_open_user",
+    "case_close_user",
+    "case_occurrence_user",
+    "case_detection_user",
+)
 
 RELATED_LIMIT = 100
 """At most this many related cases per case, the most recent first: a popular derived-link
@@ -61,19 +71,12 @@ def attach_related_cases(cases: list[Case], scope: Scope = unscoped) -> None:
     the whole page."""
     related = related_case_ids([c.pk for c in cases])
     wanted = set().union(*related.values()) if related else set()
-    by_id = {
-        c.pk: c
-        for c in scope(Case.objects.filter(pk__in=wanted)).select_related(
-            "owner",
-            "assignee_user",
-            "assignee_group",
-            "created_by",
-            "case_open_user",
-            "case_close_user",
-            "case_occurrence_user",
-            "case_detection_user",
-        )
-    }
+    related_cases = (
+        scope(Case.objects.filter(pk__in=wanted))
+        .select_related("owner", "assignee_group", *RELATED_USERS)
+        .defer(*user_summary_defer(*RELATED_USERS))  # users are shown by user_summary only
+    )
+    by_id = {c.pk: c for c in related_cases}
     for case in cases:
         case.related_cases = sorted(
             (by_id[i] for i in related.get(case.pk, ()) if i in by_id), key=lambda c: c.pk

@@ -107,6 +107,10 @@ class Resource:
     renderer: Callable[[Any, frozenset[str]], dict] | None = None
     # non-numeric path keys are looked up in this field (e.g. "xid", "stix_id")
     key_field: str | None = None
+    # columns of the select_related rows that rendering never reads (e.g. the password hash
+    # and the settings of every joined user); deferred when rows are read for output only
+    # (queryset_for), never in the querysets that writes start from (base_queryset)
+    defer: tuple[str, ...] = ()
 
     def spec(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -120,6 +124,8 @@ class Resource:
 
     def queryset_for(self, expansions: Iterable[Expansion], scope: Scope = unscoped) -> QuerySet:
         qs = self.base_queryset()
+        if self.defer:
+            qs = qs.defer(*self.defer)
         for exp in expansions:
             if exp.select or exp.prefetch or exp.attach:
                 qs = _load(qs, exp.select, exp.prefetch)
@@ -130,6 +136,15 @@ class Resource:
         return qs
 
 
+def prefetched_attr(path: str) -> str:
+    """The attribute an expanded to-many relation `path` is prefetched into: a plain list.
+
+    With `to_attr`, prefetch_related sets one list per row; without it, it builds a related
+    manager and clones the children's queryset for every row (about 20 us each, three times
+    per case for tasks, artifacts and tags). Rendering reads this attribute first."""
+    return f"_expanded_{path}"
+
+
 def _load_nested(qs: QuerySet, spec: FieldSpec, scope: Scope) -> QuerySet:
     """Load an expanded nested resource with everything its own rendering reads."""
     child = get_resource(spec.resource)
@@ -138,12 +153,18 @@ def _load_nested(qs: QuerySet, spec: FieldSpec, scope: Scope) -> QuerySet:
         back = _back_reference(qs.model, path)
         select = tuple(s for s in child.select if back is None or s.split("__")[0] != back)
         children = _load(scope(child.model._default_manager.all()), select, child.prefetch)
-        return qs.prefetch_related(Prefetch(path, queryset=children))
-    return _load(
+        defer = tuple(
+            d for d in child.defer if d.split("__")[0] in {s.split("__")[0] for s in select}
+        )
+        if defer:
+            children = children.defer(*defer)
+        return qs.prefetch_related(Prefetch(path, queryset=children, to_attr=prefetched_attr(path)))
+    qs = _load(
         qs,
         (path, *(f"{path}__{s}" for s in child.select)),
         tuple(f"{path}__{p}" for p in child.prefetch if isinstance(p, str)),
     )
+    return qs.defer(*(f"{path}__{d}" for d in child.defer)) if child.defer else qs
 
 
 def _back_reference(model: type[models.Model], path: str) -> str | None:
@@ -172,11 +193,19 @@ def _load(qs: QuerySet, select: tuple[str, ...], prefetch: tuple) -> QuerySet:
 
 
 _resources: dict[str, Resource] = {}
+_generation = 0
 
 
 def register_resource(resource: Resource) -> Resource:
+    global _generation
     _resources[resource.name] = resource
+    _generation += 1
     return resource
+
+
+def generation() -> int:
+    """Changes whenever a resource is registered (compiled renderers are then rebuilt)."""
+    return _generation
 
 
 def get_resource(name: str) -> Resource:
@@ -184,6 +213,10 @@ def get_resource(name: str) -> Resource:
 
 
 def format_datetime(value: datetime | None) -> str | None:
+    """`value.strftime("%Y-%m-%dT%H:%M:%SZ")` (no time zone conversion): the same text from
+    isoformat, about three times faster, for years 1000-9999 (strftime does not pad %Y)."""
     if value is None:
         return None
+    if value.year >= 1000:
+        return value.isoformat(timespec="seconds")[:19] + "Z"
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,8 +12,10 @@ rule explanation), or both; it is one row either way.
 
 from django.db import models
 
+from cti.fastload import FastLoad
 
-class StixObject(models.Model):
+
+class StixObject(FastLoad, models.Model):
     stix_id = models.CharField(max_length=128, unique=True)
     type = models.CharField(max_length=64, db_index=True)
     # identity_class of identities, kind of location (region, country, city...), else empty
@@ -53,7 +55,7 @@ class StixObject(models.Model):
         return self.inferred and not self.asserted
 
 
-class Relationship(models.Model):
+class Relationship(FastLoad, models.Model):
     node = models.OneToOneField(
         StixObject, primary_key=True, on_delete=models.CASCADE, related_name="relationship"
     )
@@ -76,7 +78,7 @@ class Relationship(models.Model):
         return f"{self.source_id} -{self.relationship_type}-> {self.target_id}"
 
 
-class Sighting(models.Model):
+class Sighting(FastLoad, models.Model):
     """One row per (sighting_of, where_sighted) pair, as OpenCTI stores them."""
 
     node = models.OneToOneField(
@@ -119,7 +121,7 @@ class SightingPart(models.Model):
         return f"{self.stix_id} x{self.count} in {self.sighting_id}"
 
 
-class StixAlias(models.Model):
+class StixAlias(FastLoad, models.Model):
     """Another id that names a node: an observable posted with a random id (re-keyed to its
     deterministic id) or a sighting merged into an existing one."""
 
@@ -130,7 +132,7 @@ class StixAlias(models.Model):
         return self.stix_id
 
 
-class ObjectRef(models.Model):
+class ObjectRef(FastLoad, models.Model):
     """A container (report, observed-data, grouping, note, opinion, case) holds an object."""
 
     container = models.ForeignKey(StixObject, on_delete=models.CASCADE, related_name="refs_out")

@@ -4,10 +4,11 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from cti.fastload import FastLoad
 from cti.security.choices import OwnerTypeChoices, SystemRoleChoices, UiThemeChoices
 
 
-class Owner(models.Model):
+class Owner(FastLoad, models.Model):
     """An organisation, community or source that owns cases, templates and intelligence
     (ThreatConnect 'owner'). A user sees the data of their own organisation and of the owners
     they are a member of (what is shared with them)."""
@@ -27,7 +28,7 @@ class Owner(models.Model):
         return self.name
 
 
-class User(AbstractUser):
+class User(FastLoad, AbstractUser):
     pseudonym = models.CharField(max_length=100, blank=True, default="")
     owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.PROTECT)
     system_role = models.CharField(
@@ -56,7 +57,7 @@ class User(AbstractUser):
         return self.is_superuser or self.system_role == SystemRoleChoices.ADMINISTRATOR
 
 
-class UserGroup(models.Model):
+class UserGroup(FastLoad, models.Model):
     """A group of users that cases and tasks can be assigned to."""
 
     name = models.CharField(max_length=200, unique=True)
@@ -69,7 +70,7 @@ class UserGroup(models.Model):
         return self.name
 
 
-class ApiCredential(models.Model):
+class ApiCredential(FastLoad, models.Model):
     """HMAC access id / secret key and a bearer token for one API user.
 
     The HMAC secret must be kept readable: the server recomputes the client's signature with it.
