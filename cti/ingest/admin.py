@@ -10,8 +10,8 @@ from cti.ingest.parsers.mapped import check_field_map
 class WebhookSourceForm(forms.ModelForm):
     class Meta:
         model = WebhookSource
-        fields = ("name", "slug", "kind", "system_name", "auth_mode", "secret", "field_map",
-                  "enabled")  # fmt: skip
+        fields = ("name", "slug", "kind", "system_name", "owner", "auth_mode", "secret",
+                  "field_map", "enabled")  # fmt: skip
 
     def clean(self):
         data = super().clean()
@@ -30,7 +30,9 @@ class WebhookSourceForm(forms.ModelForm):
 @admin.register(WebhookSource)
 class WebhookSourceAdmin(admin.ModelAdmin):
     form = WebhookSourceForm
-    list_display = ("name", "slug", "kind", "auth_mode", "system_name", "enabled", "updated")
+    list_display = (
+        "name", "slug", "kind", "auth_mode", "system_name", "owner", "enabled", "updated"
+    )  # fmt: skip
     list_filter = ("kind", "auth_mode", "enabled")
     search_fields = ("name", "slug", "system_name")
     prepopulated_fields = {"slug": ("name",)}

@@ -31,6 +31,14 @@ class WebhookSource(models.Model):
         related_name="+",
         help_text="The intel identity node (identity_class system); created on save if missing.",
     )
+    owner = models.ForeignKey(
+        "security.Owner",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The owner its sightings and systems belong to (empty: shared with everyone)",
+    )
     secret = models.CharField(max_length=200, default=new_secret)
     auth_mode = models.CharField(
         max_length=16, choices=AuthMode.choices, default=AuthMode.SIGNATURE

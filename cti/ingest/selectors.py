@@ -24,4 +24,4 @@ def dead_letter(pk: str) -> DeadLetter:
 
 
 def webhook_source(slug: str) -> WebhookSource | None:
-    return WebhookSource.objects.select_related("system").filter(slug=slug).first()
+    return WebhookSource.objects.select_related("system", "owner").filter(slug=slug).first()

@@ -107,7 +107,7 @@ def ensure_systems(names: set[str], owner=None) -> dict[str, tuple[int, str]]:
 
 def ensure_source_system(source: WebhookSource) -> WebhookSource:
     """Point the source at its System identity (created if missing)."""
-    pk, _ = ensure_systems({source.system_name})[source.system_name]
+    pk, _ = ensure_systems({source.system_name}, source.owner)[source.system_name]
     if source.system_id != pk:
         source.system_id = pk
         WebhookSource.objects.filter(pk=source.pk).update(system_id=pk)
@@ -477,7 +477,7 @@ def replay(letter: DeadLetter, *, body: str | None = None) -> Outcome:
         endpoint=letter.endpoint,
         source=letter.source,
         actor=letter.actor,
-        owner=getattr(letter.actor, "owner", None),
+        owner=letter.source.owner if letter.source else getattr(letter.actor, "owner", None),
     )
     if letter.source is None and letter.endpoint.startswith("webhook"):
         outcome = Outcome(400, error_body("The webhook source was deleted.", ErrCode.BAD_REQUEST))

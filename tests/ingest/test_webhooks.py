@@ -9,6 +9,9 @@ import pytest
 
 from cti.ingest.models import DeadLetter, IdempotencyRecord
 from cti.intel.models import Sighting
+from cti.security.models import Owner
+from cti.security.services import api_user_create
+from tests.conftest import V3Client
 from tests.ingest.conftest import IP, signed_headers
 
 pytestmark = pytest.mark.django_db
@@ -251,3 +254,30 @@ def test_a_request_that_only_merges_announces_changes_only(make_source, post_sig
     rows = sorted(Sighting.objects.values_list("pk", flat=True))
     assert seen == [("changed", rows)]
     assert sorted(Sighting.objects.values_list("count", flat=True)) == [2, 2]
+
+
+def test_a_source_with_an_owner_records_its_sightings_and_system_as_that_owners(
+    make_source, post_signed, indicator
+):
+    org = Owner.objects.create(name="SOC of Org B")
+    source = make_source("generic", slug="org-b", system_name="Org B SIEM", owner=org)
+    assert source.system.owner == org
+    response = post_signed(source, {"data": [{"observableValue": IP, "eventId": "b1"}]})
+    assert response.status_code == 200, response.json()
+    recorded = Sighting.objects.filter(where_sighted=source.system).select_related("node")
+    assert recorded and {s.node.owner for s in recorded} == {org}
+    # an analyst of the default organisation does not see them; one of Org B does
+    outsider = api_user_create("analyst@home.example", role="Analyst")
+    insider = api_user_create("analyst@b.example", role="Analyst")
+    insider.user.owner = org
+    insider.user.save()
+    ids = {s.node.stix_id for s in recorded}
+
+    def seen(credential) -> set[str]:
+        client = V3Client(credential.token)
+        response = client.get("/api/v3/intel/sightings", {"resultLimit": 100})
+        assert response.status_code == 200, response.json()
+        return {row["id"] for row in response.json()["data"]}
+
+    assert not ids & seen(outsider)
+    assert ids <= seen(insider)

@@ -103,7 +103,7 @@ class WebhookView(APIView):
             idempotency = (f"webhook:{slug}:webhook-id", webhook_id)
         else:
             idempotency = None
-        ctx = services.Context(endpoint=f"webhooks/{slug}", source=source)
+        ctx = services.Context(endpoint=f"webhooks/{slug}", source=source, owner=source.owner)
         headers = services.kept_headers(raw.headers)
         return _respond(services.ingest(ctx, body, headers, idempotency))
 
