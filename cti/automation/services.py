@@ -26,6 +26,7 @@ from cti.intel.models import Sighting, StixObject
 from cti.security.choices import SystemRoleChoices
 from cti.security.models import User, UserGroup
 from cti.security.services import default_owner
+from cti.security.visibility import with_full_view
 from cti.tql import TqlContext, compile_tql
 
 SERVICE_USERNAME = "case-automation"
@@ -78,7 +79,7 @@ def service_user() -> User:
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    return user
+    return with_full_view(user)
 
 
 def run_as(automation: CaseAutomation) -> User:
@@ -287,6 +288,8 @@ def case_body(automation: CaseAutomation, facts: EventFacts) -> dict:
 
 def open_case(automation: CaseAutomation, facts: EventFacts, user) -> Case:
     data = validate_input(CASES, "POST", case_body(automation, facts))
+    if automation.workflow_template is not None:  # the case goes where its playbook lives
+        data["owner"] = automation.workflow_template.owner
     case = case_create(user=user, data=data)
     add_to_case(case, context_node_ids(facts, automation.context_depth))
     system_event(case, f"Opened by automation {automation.name!r}: {facts.label}"[:255], user)

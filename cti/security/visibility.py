@@ -73,6 +73,14 @@ def viewer_for(user) -> Viewer:
     return viewer
 
 
+def with_full_view(user):
+    """A system account (the one automations run as when they name no user) acts for the
+    administrators who configured the work: it sees every owner's rows while it does it."""
+    with suppress(AttributeError):
+        setattr(user, _CACHE_ATTR, Viewer(user, None, True))
+    return user
+
+
 def _as_viewer(who) -> Viewer:
     return who if isinstance(who, Viewer) else viewer_for(who)
 

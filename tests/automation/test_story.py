@@ -204,3 +204,22 @@ def test_the_joined_workflow_event_is_not_written_for_a_new_case(story, incident
     incident("i1", WHEN)
     dispatch()
     assert not WorkflowEvent.objects.filter(summary__startswith="Joined").exists()
+
+
+def test_a_template_of_another_owner_opens_the_case_in_that_owner(
+    story, sight, make_automation, template
+):
+    """With several owners, the service user still reaches the administrators' choice of
+    template, and the case goes to the template's owner (where its playbook lives)."""
+    from cti.security.models import Owner
+
+    Owner.objects.create(name="Unrelated Org")  # so not every owner is the default one
+    soc = Owner.objects.create(name="SOC Org")
+    template.owner = soc
+    template.save(update_fields=["owner"])
+    automation = make_automation()
+    sight(WHEN)
+    dispatch()
+    run = AutomationRun.objects.get(automation=automation)
+    assert run.outcome == "opened", run.__dict__
+    assert run.case.owner == soc and run.case.workflow_template == template
