@@ -11,9 +11,9 @@ from cti.api.resources import Scope, scoped_filter, unscoped
 from cti.intel.choices import CASE
 from cti.intel.ids import derived_id
 from cti.intel.models import Explanation, ObjectRef, StixObject
+from cti.intel.selectors import visible_node_ids
 from cti.intel.services import import_objects, resolve_ids
 from cti.intel.signals import announce, graph_mark
-from cti.security.visibility import visible
 
 
 def case_node(case: Case) -> StixObject:
@@ -58,9 +58,7 @@ def _member_ids(case: Case, items: list[dict], user) -> list[int]:
             raise bad_request("intelObjects items need a STIX id.")
         wanted.append(stix_id)
     pks = resolve_ids(wanted)
-    shown = set(
-        visible(StixObject.objects.filter(pk__in=pks.values()), user).values_list("pk", flat=True)
-    )
+    shown = visible_node_ids(user, set(pks.values()))
     pks = {stix_id: pk for stix_id, pk in pks.items() if pk in shown}
     missing = [w for w in wanted if w not in pks]
     if missing:

@@ -8,6 +8,7 @@ from cti.intel.choices import CASE, RELATIONSHIP, SIGHTING, SIGHTING_PARTS
 from cti.intel.ids import random_id
 from cti.intel.models import Explanation, ObjectRef, Relationship, Sighting, StixObject
 from cti.intel.validation import StixInvalid, format_timestamp, parse_timestamp
+from cti.security.visibility import visible
 
 
 def _same_instant(text, value) -> bool:
@@ -71,6 +72,15 @@ def neighbourhood(node_ids: set[int]) -> set[int]:
     for pk, of, where in sightings.values_list("pk", "sighting_of_id", "where_sighted_id"):
         found |= {pk, of} | ({where} if where else set())
     return found
+
+
+def visible_node_ids(user, node_ids: set[int]) -> set[int]:
+    """The ids among `node_ids` of the graph objects `user` may see (all of them for None,
+    the system)."""
+    if user is None or not node_ids:
+        return node_ids
+    rows = visible(StixObject.objects.filter(pk__in=node_ids), user)
+    return set(rows.values_list("pk", flat=True))
 
 
 def with_dependencies(node_ids: set[int]) -> set[int]:

@@ -7,7 +7,7 @@ from django.db.models import Model, QuerySet
 from cti.events.models import Event
 from cti.notify.choices import CASE_KINDS, INTEL_KINDS, TASK_KINDS
 from cti.notify.models import Trigger
-from cti.security.visibility import viewer_for, visible
+from cti.security.visibility import scope_for, viewer_for, visible
 from cti.tql import TqlContext, TqlError, compile_tql
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _object_matches(trigger: Trigger, event: Event) -> bool:
     viewer = viewer_for(trigger.user)
     rows = visible(model._default_manager.filter(pk=event.object_id), viewer)
     if trigger.tql.strip():
-        context = TqlContext(user=trigger.user, scope=lambda qs: visible(qs, viewer))
+        context = TqlContext(user=trigger.user, scope=scope_for(viewer))
         try:
             rows = rows.filter(compile_tql(trigger.tql, tql_schema_for(kind), context))
         except TqlError:

@@ -9,11 +9,11 @@ from django.db.models import Q
 from cases.models import Artifact, Case, Note, Task, WorkflowEvent
 from cti.api.errors import ErrCode, V3Error
 from cti.api.params import parse_pk
-from cti.api.resources import scoped_filter, unscoped
+from cti.api.resources import scoped_filter
 from cti.intel.choices import CASE, RELATIONSHIP, SIGHTING
 from cti.intel.models import ObjectRef, Relationship, Sighting, StixObject
 from cti.reports.models import CaseReport
-from cti.security.visibility import visible
+from cti.security.visibility import scope_for, visible
 
 EDGE_TYPES = (RELATIONSHIP, SIGHTING)
 
@@ -206,15 +206,8 @@ def case_graph(case: Case, user=None) -> CaseGraph:
 
 def _graph_scope(user):
     """path -> filter kwargs keeping rows whose object at `path` the user may see."""
-    scope = unscoped if user is None else (lambda qs: visible(qs, user))
+    scope = scope_for(user)
     return lambda path: scoped_filter(scope, StixObject, path)
-
-
-def visible_node_ids(user, node_ids: set[int]) -> set[int]:
-    if user is None or not node_ids:
-        return node_ids
-    rows = visible(StixObject.objects.filter(pk__in=node_ids), user)
-    return set(rows.values_list("pk", flat=True))
 
 
 def node_label(node: StixObject) -> str:

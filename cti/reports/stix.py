@@ -9,7 +9,6 @@ from cti.intel.choices import CASE
 from cti.intel.ids import derived_id, random_id
 from cti.intel.models import StixObject
 from cti.intel.validation import format_timestamp
-from cti.reports.selectors import visible_node_ids
 
 
 def _stamp(value) -> str:
@@ -55,14 +54,14 @@ def case_bundle(case: Case, user=None) -> dict:
             "observable_id", flat=True
         )
     )
-    members = visible_node_ids(user, members)
-    observables = visible_node_ids(user, observables)
+    members = intel.visible_node_ids(user, members)
+    observables = intel.visible_node_ids(user, observables)
     refs = sorted(
         StixObject.objects.filter(pk__in=members | observables)
         .exclude(type=CASE)
         .values_list("stix_id", flat=True)
     )
-    dependencies = visible_node_ids(user, intel.with_dependencies(members | observables))
+    dependencies = intel.visible_node_ids(user, intel.with_dependencies(members | observables))
     objects = list(intel.iter_bundle_objects(dependencies))
     author = owner_identity(case)
     grouping_id = derived_id("grouping", "case", case.xid)

@@ -110,6 +110,11 @@ def visible(queryset: QuerySet, who, owner: Owner | None = None) -> QuerySet:
     return queryset.filter(q) if q else queryset
 
 
+def scope_for(who) -> Callable[[QuerySet], QuerySet]:
+    """`visible` bound to one user (or Viewer): the scope nested reads and TQL subqueries take."""
+    return lambda queryset: visible(queryset, who)
+
+
 def may_see_owner(who, owner: Owner) -> bool:
     viewer = _as_viewer(who)
     return viewer.owner_ids is None or owner.pk in viewer.owner_ids

@@ -98,18 +98,13 @@ class BundleView(APIView):
         if params.get("neighbours", "").lower() == "true":
             node_ids = selectors.neighbourhood(node_ids)
         node_ids = selectors.with_dependencies(node_ids)
-        return Response(selectors.bundle(_visible_ids(node_ids, request.user)))
+        return Response(selectors.bundle(selectors.visible_node_ids(request.user, node_ids)))
 
 
 def _import_owner(request: Request):
     """`?owner=` (403 when unknown or hidden), else the importer's organisation."""
     name = request.query_params.get("owner")
     return owner_named(request.user, name) if name else getattr(request.user, "owner", None)
-
-
-def _visible_ids(node_ids: set[int], user) -> set[int]:
-    rows = visible(StixObject.objects.filter(pk__in=node_ids), user)
-    return set(rows.values_list("pk", flat=True)) if node_ids else node_ids
 
 
 def _case_nodes(case_id: str, user) -> set[int]:
